@@ -1,0 +1,299 @@
+// Binary convolution and GEMM, Highway.
+//
+// Both are one loop: rows of K bits (an im2col row per output pixel, or a
+// GEMM row) against blocks of kChunk = 16 output channels whose weights are
+// pre-packed transposed, [k word][16 channels]. For each K word the kernel
+// broadcasts one activation word per row and XORs it with the block's weight
+// vector, so every lane is one output channel: popcounts accumulate per lane
+// and no horizontal reduction is needed. kRows rows share each weight load.
+//
+// Pre-packed weight buffer (bytes from WeightsSize, aligned to BNN_WEIGHT_ALIGN):
+//   words[group][block][k][16]      the weights, channels past the group's end 0
+//   taps [group][block][tap][16]    int32 popcount of each tap's weight bits,
+//                                   for the zero-padding border correction
+// Scratch: kRows im2col rows of RowWords(s) words.
+//
+// Zero padding: padded taps are gathered as 0 bits (+1), which adds the tap's
+// weight popcount to the mismatch count; the border correction subtracts it
+// again and the dot product runs over the valid taps only:
+//   dot = Cg * valid_taps - 2 * (mismatches - sum over padded taps of popcount(w_tap)).
+// One padding is the gathered +1 itself: dot = K - 2 * mismatches.
+
+#if defined(BNN_BCONV_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef BNN_BCONV_INL_H_
+#undef BNN_BCONV_INL_H_
+#else
+#define BNN_BCONV_INL_H_
+#endif
+
+#include <assert.h>
+#include <string.h>
+
+#include "bnn_kernels.h"
+#include "hwy/highway.h"
+#include "kernels/common/bits.h"
+#include "kernels/output/output-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace bnn {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+constexpr size_t kRows = 4;
+
+// mismatches[r][j] = popcount over k < words of (rows[r][k] XOR w[k][j]).
+HWY_INLINE void MismatchTile(const bnn_word* const* rows, const bnn_word* HWY_RESTRICT w,
+                             size_t words, int32_t* HWY_RESTRICT mismatches) {
+  const hn::CappedTag<uint32_t, kChunk> d;
+  const hn::Rebind<int32_t, decltype(d)> di;
+  const size_t N = hn::Lanes(d);
+  const bnn_word* HWY_RESTRICT r0 = rows[0];
+  const bnn_word* HWY_RESTRICT r1 = rows[1];
+  const bnn_word* HWY_RESTRICT r2 = rows[2];
+  const bnn_word* HWY_RESTRICT r3 = rows[3];
+  for (size_t v = 0; v < kChunk; v += N) {
+    auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+    const bnn_word* HWY_RESTRICT wk = w + v;
+    for (size_t k = 0; k < words; ++k, wk += kChunk) {
+      const auto wv = hn::Load(d, wk);
+      acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
+      acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
+      acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
+      acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+    }
+    hn::Store(hn::BitCast(di, acc0), di, mismatches + 0 * kChunk + v);
+    hn::Store(hn::BitCast(di, acc1), di, mismatches + 1 * kChunk + v);
+    hn::Store(hn::BitCast(di, acc2), di, mismatches + 2 * kChunk + v);
+    hn::Store(hn::BitCast(di, acc3), di, mismatches + 3 * kChunk + v);
+  }
+}
+
+struct ConvGeometry {
+  uint32_t out_h, out_w, cg, ocg, taps;
+  size_t in_words, group_words;  // words per input pixel, per group's tap
+  size_t row_words;              // K words per output pixel and group
+  size_t blocks;                 // weight blocks per group
+  size_t block_words;            // row_words * kChunk
+};
+
+HWY_INLINE ConvGeometry Geometry(const bnn_conv_shape* s) {
+  ConvGeometry g;
+  g.out_h = bnn_conv_out_h(s);
+  g.out_w = bnn_conv_out_w(s);
+  g.cg = s->in_c / s->groups;
+  g.ocg = s->out_c / s->groups;
+  g.taps = s->kernel_h * s->kernel_w;
+  g.in_words = bnn_words(s->in_c);
+  g.group_words = bnn_words(g.cg);
+  g.row_words = bnn_conv_weight_row_words(s);
+  g.blocks = (g.ocg + kChunk - 1) / kChunk;
+  g.block_words = g.row_words * kChunk;
+  return g;
+}
+
+HWY_INLINE size_t AlignUp(size_t bytes) {
+  return (bytes + BNN_WEIGHT_ALIGN - 1) / BNN_WEIGHT_ALIGN * BNN_WEIGHT_ALIGN;
+}
+
+size_t ConvWeightsSize(const bnn_conv_shape* s) {
+  const ConvGeometry g = Geometry(s);
+  const size_t blocks = static_cast<size_t>(s->groups) * g.blocks;
+  return AlignUp(blocks * g.block_words * sizeof(bnn_word)) +
+         AlignUp(blocks * g.taps * kChunk * sizeof(int32_t));
+}
+
+void ConvPackWeights(const bnn_conv_shape* s, const bnn_word* canonical, void* packed) {
+  assert(s && canonical && packed && bnn_conv_shape_valid(s));
+  assert(reinterpret_cast<uintptr_t>(packed) % BNN_WEIGHT_ALIGN == 0);
+  const ConvGeometry g = Geometry(s);
+  const size_t blocks = static_cast<size_t>(s->groups) * g.blocks;
+  bnn_word* words = static_cast<bnn_word*>(packed);
+  int32_t* taps = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(packed) +
+                                             AlignUp(blocks * g.block_words * sizeof(bnn_word)));
+  for (size_t gb = 0; gb < blocks; ++gb) {
+    const size_t group = gb / g.blocks, block = gb % g.blocks;
+    for (size_t j = 0; j < kChunk; ++j) {
+      const size_t in_group = block * kChunk + j;
+      const bool real = in_group < g.ocg;
+      const bnn_word* src = canonical + (group * g.ocg + in_group) * g.row_words;
+      for (size_t k = 0; k < g.row_words; ++k)
+        words[(gb * g.row_words + k) * kChunk + j] = real ? src[k] : 0;
+      for (size_t tap = 0; tap < g.taps; ++tap) {
+        int32_t count = 0;
+        for (size_t x = 0; real && x < g.group_words; ++x)
+          count += static_cast<int32_t>(bnn_popcount32(src[tap * g.group_words + x]));
+        taps[(gb * g.taps + tap) * kChunk + j] = count;
+      }
+    }
+  }
+}
+
+size_t ConvScratchSize(const bnn_conv_shape* s) {
+  return AlignUp(kRows * Geometry(s).row_words * sizeof(bnn_word));
+}
+
+// Input coordinate of a tap; false when it falls in the padding.
+HWY_INLINE bool TapInside(const bnn_conv_shape* s, uint32_t oy, uint32_t ox, uint32_t ky,
+                          uint32_t kx, size_t* iy, size_t* ix) {
+  const int64_t y = static_cast<int64_t>(oy) * s->stride_h +
+                    static_cast<int64_t>(ky) * s->dilation_h - s->pad_top;
+  const int64_t x = static_cast<int64_t>(ox) * s->stride_w +
+                    static_cast<int64_t>(kx) * s->dilation_w - s->pad_left;
+  *iy = static_cast<size_t>(y);
+  *ix = static_cast<size_t>(x);
+  return y >= 0 && y < s->in_h && x >= 0 && x < s->in_w;
+}
+
+// One output pixel's im2col row for group `group` into `row` (row_words words);
+// returns the number of valid taps.
+HWY_INLINE uint32_t GatherRow(const bnn_conv_shape* s, const ConvGeometry& g,
+                              const bnn_word* image, uint32_t oy, uint32_t ox, size_t group,
+                              bnn_word* HWY_RESTRICT row) {
+  const size_t first_bit = group * g.cg;
+  const bool aligned = first_bit % BNN_WORD_BITS == 0;
+  uint32_t valid = 0;
+  for (uint32_t ky = 0; ky < s->kernel_h; ++ky) {
+    for (uint32_t kx = 0; kx < s->kernel_w; ++kx, row += g.group_words) {
+      size_t iy, ix;
+      if (!TapInside(s, oy, ox, ky, kx, &iy, &ix)) {
+        memset(row, 0, g.group_words * sizeof(bnn_word));
+        continue;
+      }
+      ++valid;
+      const bnn_word* pixel = image + (iy * s->in_w + ix) * g.in_words;
+      if (aligned) {
+        // Whole words; the group's last word has 0 padding bits only when the
+        // group ends the tensor or ends on a word boundary, else mask it.
+        memcpy(row, pixel + first_bit / BNN_WORD_BITS, g.group_words * sizeof(bnn_word));
+        if (g.cg % BNN_WORD_BITS) row[g.group_words - 1] &= (1u << (g.cg % BNN_WORD_BITS)) - 1;
+      } else {
+        bnn_copy_bits(pixel, first_bit, g.cg, row);
+      }
+    }
+  }
+  return valid;
+}
+
+// dot = K_eff - 2 * (mismatches - correction) for one row of a block.
+HWY_INLINE void DotFromMismatches(const bnn_conv_shape* s, const ConvGeometry& g,
+                                  const int32_t* HWY_RESTRICT taps_popcount, uint32_t oy,
+                                  uint32_t ox, uint32_t valid, int32_t* HWY_RESTRICT m) {
+  const hn::CappedTag<int32_t, kChunk> d;
+  const size_t N = hn::Lanes(d);
+  const bool correct = s->pad_value == BNN_PAD_ZERO && valid != g.taps;
+  const int32_t k_eff = static_cast<int32_t>(g.cg * (s->pad_value == BNN_PAD_ZERO ? valid : g.taps));
+  for (size_t v = 0; v < kChunk; v += N) {
+    auto mis = hn::Load(d, m + v);
+    if (correct) {
+      for (uint32_t ky = 0; ky < s->kernel_h; ++ky)
+        for (uint32_t kx = 0; kx < s->kernel_w; ++kx) {
+          size_t iy, ix;
+          if (TapInside(s, oy, ox, ky, kx, &iy, &ix)) continue;
+          mis = hn::Sub(mis, hn::Load(d, taps_popcount + (ky * s->kernel_w + kx) * kChunk + v));
+        }
+    }
+    hn::Store(hn::Sub(hn::Set(d, k_eff), hn::Add(mis, mis)), d, m + v);
+  }
+}
+
+void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights,
+             const bnn_output_transform* t, void* output, void* scratch) {
+  assert(s && input && weights && t && output && bnn_conv_shape_valid(s));
+  assert(reinterpret_cast<uintptr_t>(weights) % BNN_WEIGHT_ALIGN == 0);
+  const ConvGeometry g = Geometry(s);
+  const size_t blocks = static_cast<size_t>(s->groups) * g.blocks;
+  const bnn_word* packed = static_cast<const bnn_word*>(weights);
+  const int32_t* taps_popcount = reinterpret_cast<const int32_t*>(
+      static_cast<const uint8_t*>(weights) + AlignUp(blocks * g.block_words * sizeof(bnn_word)));
+  const size_t out_row_bytes = bnn_output_row_bytes(t->type, s->out_c);
+  const size_t pixels = static_cast<size_t>(g.out_h) * g.out_w;
+
+  // A 1x1, stride-1, unpadded, ungrouped convolution reads the input pixels
+  // as its rows: no gather.
+  const bool direct = g.taps == 1 && s->stride_h == 1 && s->stride_w == 1 && s->groups == 1 &&
+                      s->pad_top == 0 && s->pad_left == 0 && s->pad_bottom == 0 &&
+                      s->pad_right == 0;
+  assert(direct || (scratch && reinterpret_cast<uintptr_t>(scratch) % BNN_WEIGHT_ALIGN == 0));
+  bnn_word* rows_buf = static_cast<bnn_word*>(scratch);
+  HWY_ALIGN int32_t tile[kRows * kChunk];
+
+  for (uint32_t b = 0; b < s->batch; ++b) {
+    const bnn_word* image = input + static_cast<size_t>(b) * s->in_h * s->in_w * g.in_words;
+    uint8_t* out_image = static_cast<uint8_t*>(output) + static_cast<size_t>(b) * pixels * out_row_bytes;
+    for (size_t p0 = 0; p0 < pixels; p0 += kRows) {
+      const size_t rows_here = pixels - p0 < kRows ? pixels - p0 : kRows;
+      if (t->type == BNN_OUTPUT_BITS) {
+        // Chunks write only real channels: clear the padding bits once.
+        for (size_t r = 0; r < rows_here; ++r)
+          reinterpret_cast<bnn_word*>(out_image + (p0 + r) * out_row_bytes)[bnn_words(s->out_c) - 1] = 0;
+      }
+      for (size_t group = 0; group < s->groups; ++group) {
+        const bnn_word* rows[kRows];
+        uint32_t valid[kRows];
+        for (size_t r = 0; r < kRows; ++r) {
+          // Rows past the end repeat the last real row; their results are dropped.
+          const size_t p = p0 + (r < rows_here ? r : rows_here - 1);
+          const uint32_t oy = static_cast<uint32_t>(p / g.out_w), ox = static_cast<uint32_t>(p % g.out_w);
+          if (direct) {
+            rows[r] = image + p * g.in_words;
+            valid[r] = 1;
+          } else {
+            bnn_word* row = rows_buf + r * g.row_words;
+            valid[r] = GatherRow(s, g, image, oy, ox, group, row);
+            rows[r] = row;
+          }
+        }
+        for (size_t block = 0; block < g.blocks; ++block) {
+          const size_t gb = group * g.blocks + block;
+          MismatchTile(rows, packed + gb * g.block_words, g.row_words, tile);
+          const size_t first = group * g.ocg + block * kChunk;
+          const size_t count = g.ocg - block * kChunk < kChunk ? g.ocg - block * kChunk : kChunk;
+          for (size_t r = 0; r < rows_here; ++r) {
+            const size_t p = p0 + r;
+            DotFromMismatches(s, g, taps_popcount + gb * g.taps * kChunk,
+                              static_cast<uint32_t>(p / g.out_w), static_cast<uint32_t>(p % g.out_w),
+                              valid[r], tile + r * kChunk);
+            TransformChunk(t, tile + r * kChunk, first, count, out_image + p * out_row_bytes);
+          }
+        }
+      }
+    }
+  }
+}
+
+// GEMM is the direct 1x1 convolution over m pixels.
+HWY_INLINE bnn_conv_shape GemmAsConv(const bnn_gemm_shape* s) {
+  bnn_conv_shape c;
+  memset(&c, 0, sizeof(c));
+  c.batch = 1;
+  c.in_h = s->m;
+  c.in_w = 1;
+  c.in_c = s->k;
+  c.out_c = s->n;
+  c.kernel_h = c.kernel_w = c.stride_h = c.stride_w = c.dilation_h = c.dilation_w = c.groups = 1;
+  c.pad_value = BNN_PAD_ZERO;
+  return c;
+}
+
+size_t GemmWeightsSize(const bnn_gemm_shape* s) {
+  const bnn_conv_shape c = GemmAsConv(s);
+  return ConvWeightsSize(&c);
+}
+
+void GemmPackWeights(const bnn_gemm_shape* s, const bnn_word* canonical, void* packed) {
+  const bnn_conv_shape c = GemmAsConv(s);
+  ConvPackWeights(&c, canonical, packed);
+}
+
+void BGemm(const bnn_gemm_shape* s, const bnn_word* a, const void* weights,
+           const bnn_output_transform* t, void* output) {
+  assert(s && s->m && s->n && s->k && s->k <= BNN_MAX_K);
+  const bnn_conv_shape c = GemmAsConv(s);
+  BConv2D(&c, a, weights, t, output, nullptr);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace bnn
+HWY_AFTER_NAMESPACE();
+
+#endif  // BNN_BCONV_INL_H_

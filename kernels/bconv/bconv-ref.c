@@ -1,0 +1,59 @@
+/* Binary 2-D convolution, reference: one output element at a time, straight
+ * from the definitions in bnn_kernels.h. Deliberately unoptimised: it is the
+ * microcontroller path and the oracle the optimised kernels are tested against.
+ *
+ * Zero padding: a padded tap contributes 0 to the +/-1 dot product, so the
+ * dot product runs over the valid taps only: dot = Cg * valid_taps - 2 * mismatches.
+ * One padding: a padded tap is all +1 (bits 0), so it contributes
+ * Cg - 2 * popcount(weight bits of that tap). */
+#include <assert.h>
+#include <string.h>
+
+#include "../common/bits.h"
+
+static int32_t tap_dot(const bnn_word* act, size_t act_bit, const bnn_word* w, uint32_t cg) {
+  /* act: the input pixel's row, the group's channels starting at act_bit;
+   * w: this tap's weight words (bit 0 aligned). */
+  uint32_t mismatches = 0;
+  for (uint32_t done = 0; done < cg; done += BNN_WORD_BITS) {
+    const uint32_t n = cg - done < BNN_WORD_BITS ? cg - done : BNN_WORD_BITS;
+    const uint32_t a = act ? bnn_get_bits(act, act_bit + done, n) : 0; /* NULL: +1 padding */
+    mismatches += bnn_popcount32(a ^ w[done / BNN_WORD_BITS]);
+  }
+  return (int32_t)cg - 2 * (int32_t)mismatches;
+}
+
+void bnn_bconv2d_ref(const bnn_conv_shape* s, const bnn_word* input, const bnn_word* weights,
+                     const bnn_output_transform* t, void* output) {
+  assert(s && input && weights && t && output && bnn_conv_shape_valid(s));
+  const uint32_t out_h = bnn_conv_out_h(s), out_w = bnn_conv_out_w(s);
+  const uint32_t cg = s->in_c / s->groups, ocg = s->out_c / s->groups;
+  const size_t in_words = bnn_words(s->in_c), tap_words = bnn_words(cg);
+  const size_t w_row = bnn_conv_weight_row_words(s);
+  const size_t out_row_bytes = bnn_output_row_bytes(t->type, s->out_c);
+  uint8_t* out = (uint8_t*)output;
+
+  for (uint32_t b = 0; b < s->batch; ++b)
+    for (uint32_t oy = 0; oy < out_h; ++oy)
+      for (uint32_t ox = 0; ox < out_w; ++ox, out += out_row_bytes) {
+        if (t->type == BNN_OUTPUT_BITS) memset(out, 0, out_row_bytes);
+        for (uint32_t oc = 0; oc < s->out_c; ++oc) {
+          const uint32_t g = oc / ocg;
+          int32_t dot = 0;
+          for (uint32_t ky = 0; ky < s->kernel_h; ++ky)
+            for (uint32_t kx = 0; kx < s->kernel_w; ++kx) {
+              const int64_t iy = (int64_t)oy * s->stride_h + (int64_t)ky * s->dilation_h - s->pad_top;
+              const int64_t ix = (int64_t)ox * s->stride_w + (int64_t)kx * s->dilation_w - s->pad_left;
+              const bnn_word* w = weights + oc * w_row + ((size_t)ky * s->kernel_w + kx) * tap_words;
+              const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+              if (inside) {
+                const bnn_word* act = input + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * in_words;
+                dot += tap_dot(act, (size_t)g * cg, w, cg);
+              } else if (s->pad_value == BNN_PAD_ONE) {
+                dot += tap_dot(NULL, 0, w, cg);
+              }
+            }
+          bnn_output_element_ref(t, dot, oc, out);
+        }
+      }
+}

@@ -1,0 +1,103 @@
+// Output transform, Highway: one chunk of up to kChunk output channels of one
+// output row, from exact integer dot products. Same formulas as
+// output-ref.c (see bnn_kernels.h); partial chunks use the reference element
+// function, so every path computes identical bits.
+
+#if defined(BNN_OUTPUT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef BNN_OUTPUT_INL_H_
+#undef BNN_OUTPUT_INL_H_
+#else
+#define BNN_OUTPUT_INL_H_
+#endif
+
+#include <string.h>
+
+#include "bnn_kernels.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace bnn {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Output channels per weight block: one AVX-512 vector of uint32 lanes, two
+// AVX2 vectors, four SSE4/NEON vectors. Fixed for every target so the
+// pre-packed weight layout is the same everywhere.
+constexpr size_t kChunk = 16;
+
+// Writes `bits` (count <= 32 bits) at bit `first` of a packed row,
+// leaving the row's other bits alone.
+HWY_INLINE void InsertBits(bnn_word* row, size_t first, uint32_t bits, size_t count) {
+  const uint64_t mask = ((count >= 32) ? 0xFFFFFFFFull : ((1ull << count) - 1)) << (first % 32);
+  const uint64_t value = static_cast<uint64_t>(bits) << (first % 32);
+  bnn_word* w = row + first / 32;
+  w[0] = static_cast<bnn_word>((w[0] & ~mask) | (value & mask));
+  if ((mask >> 32) != 0) {
+    w[1] = static_cast<bnn_word>((w[1] & ~(mask >> 32)) | ((value & mask) >> 32));
+  }
+}
+
+// dot[0..count) are channels first..first+count of the row `out`
+// (count <= kChunk). dot must be kChunk int32 and vector-aligned.
+HWY_INLINE void TransformChunk(const bnn_output_transform* t, const int32_t* HWY_RESTRICT dot,
+                               size_t first, size_t count, void* HWY_RESTRICT out) {
+  const hn::CappedTag<int32_t, kChunk> di;
+  const hn::Rebind<float, decltype(di)> df;
+  const size_t N = hn::Lanes(di);
+  if (count != kChunk) {
+    // A partial chunk (the last one of a row or group) goes through the
+    // reference, so the transform arrays are never read past out_c.
+    if (t->type == BNN_OUTPUT_BITS) InsertBits(static_cast<bnn_word*>(out), first, 0, count);
+    for (size_t i = 0; i < count; ++i) bnn_output_element_ref(t, dot[i], first + i, out);
+    return;
+  }
+  if (t->type == BNN_OUTPUT_S32) {
+    memcpy(static_cast<int32_t*>(out) + first, dot, kChunk * sizeof(int32_t));
+    return;
+  }
+  if (t->type == BNN_OUTPUT_BITS) {
+    uint32_t bits = 0;
+    for (size_t v = 0; v < kChunk; v += N) {
+      const auto acc = hn::Load(di, dot + v);
+      const auto thr = hn::LoadU(di, t->threshold + first + v);
+      const auto dir = hn::LoadU(di, t->direction + first + v);
+      const auto below = hn::VecFromMask(di, hn::Lt(acc, thr));
+      const auto above = hn::VecFromMask(di, hn::Gt(acc, thr));
+      const auto negative = hn::IfThenElse(hn::Lt(dir, hn::Zero(di)), above, below);
+      uint8_t mask_bytes[8] = {0};
+      hn::StoreMaskBits(di, hn::MaskFromVec(negative), mask_bytes);
+      uint64_t lane_bits;
+      memcpy(&lane_bits, mask_bytes, sizeof(lane_bits));  // little-endian: lane i is bit i
+      lane_bits &= (N >= 64) ? ~0ull : ((1ull << N) - 1);
+      bits |= static_cast<uint32_t>(lane_bits << v);
+    }
+    InsertBits(static_cast<bnn_word*>(out), first, bits, kChunk);
+    return;
+  }
+  float lo = t->clamp_min, hi = t->clamp_max;
+  if (t->type == BNN_OUTPUT_S8) {
+    lo = lo > -128.0f ? lo : -128.0f;
+    hi = hi < 127.0f ? hi : 127.0f;
+  }
+  const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
+  for (size_t v = 0; v < kChunk; v += N) {
+    const auto acc = hn::ConvertTo(df, hn::Load(di, dot + v));
+    // Multiply, then add: two roundings, exactly as the reference.
+    const auto product = hn::Mul(acc, hn::LoadU(df, t->multiplier + first + v));
+    const auto y = hn::Min(hn::Max(hn::Add(product, hn::LoadU(df, t->bias + first + v)), vlo), vhi);
+    if (t->type == BNN_OUTPUT_F32) {
+      hn::StoreU(y, df, static_cast<float*>(out) + first + v);
+    } else {
+      HWY_ALIGN int32_t q[kChunk];
+      hn::Store(hn::NearestInt(y), di, q);
+      int8_t* o = static_cast<int8_t*>(out) + first + v;
+      for (size_t i = 0; i < N; ++i) o[i] = static_cast<int8_t>(q[i]);
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace bnn
+HWY_AFTER_NAMESPACE();
+
+#endif  // BNN_OUTPUT_INL_H_

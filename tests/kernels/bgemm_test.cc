@@ -1,0 +1,76 @@
+// Binary GEMM / fully-connected: the reference against float arithmetic, and
+// every target against the reference for every output type.
+#include <catch2/catch.hpp>
+
+#include "helpers.h"
+
+using namespace bnn_test;
+
+namespace {
+
+std::vector<uint8_t> Run(const bnn_kernel_table* k, const bnn_gemm_shape& s,
+                         const std::vector<bnn_word>& a, const std::vector<bnn_word>& w,
+                         const bnn_output_transform& t) {
+  GuardedBuffer in(a.size() * sizeof(bnn_word));
+  memcpy(in.as<void>(), a.data(), in.size());
+  GuardedBuffer canonical(w.size() * sizeof(bnn_word), BNN_WEIGHT_ALIGN);
+  memcpy(canonical.as<void>(), w.data(), canonical.size());
+  const size_t wbytes = k->bgemm_weights_size(&s);
+  GuardedBuffer packed(wbytes ? wbytes : 1, BNN_WEIGHT_ALIGN);
+  if (wbytes) k->bgemm_pack_weights(&s, canonical.as<bnn_word>(), packed.as<void>());
+  const size_t out_bytes = s.m * bnn_output_row_bytes(t.type, s.n);
+  GuardedBuffer out(out_bytes);
+  memset(out.as<void>(), 0x5A, out_bytes);
+  k->bgemm(&s, in.as<bnn_word>(), wbytes ? packed.as<void>() : canonical.as<void>(), &t, out.as<void>());
+  return std::vector<uint8_t>(out.as<uint8_t>(), out.as<uint8_t>() + out_bytes);
+}
+
+std::vector<bnn_gemm_shape> Shapes() {
+  std::vector<bnn_gemm_shape> shapes;
+  for (uint32_t m : {1u, 3u, 4u, 5u, 9u})
+    for (uint32_t n : {1u, 15u, 16u, 17u, 33u, 100u})
+      for (uint32_t k : {1u, 31u, 32u, 33u, 64u, 255u, 512u, 1000u}) shapes.push_back({m, n, k});
+  return shapes;
+}
+
+}  // namespace
+
+TEST_CASE("reference bgemm equals float dot products of +1/-1 vectors", "[bgemm][reference]") {
+  std::mt19937 rng(5);
+  for (const bnn_gemm_shape& s : Shapes()) {
+    INFO("m " << s.m << " n " << s.n << " k " << s.k);
+    const std::vector<float> a = RandomSigns(rng, size_t(s.m) * s.k), w = RandomSigns(rng, size_t(s.n) * s.k);
+    bnn_output_transform t{};
+    t.type = BNN_OUTPUT_S32;
+    const std::vector<uint8_t> bytes = Run(bnn_kernels_reference(), s, Pack(a, s.m, s.k), Pack(w, s.n, s.k), t);
+    const int32_t* got = reinterpret_cast<const int32_t*>(bytes.data());
+    size_t wrong = 0;
+    for (uint32_t i = 0; i < s.m; ++i)
+      for (uint32_t j = 0; j < s.n; ++j) {
+        float dot = 0;
+        for (uint32_t x = 0; x < s.k; ++x) dot += a[size_t(i) * s.k + x] * w[size_t(j) * s.k + x];
+        wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
+      }
+    CHECK(wrong == 0);
+  }
+}
+
+#ifndef BNN_NO_SIMD
+TEST_CASE("optimised bgemm equals the reference bit for bit on every target", "[bgemm][targets]") {
+  const auto targets = OptimisedTables();
+  REQUIRE_FALSE(targets.empty());
+  std::mt19937 rng(11);
+  for (const bnn_gemm_shape& s : Shapes()) {
+    const std::vector<bnn_word> a = Pack(RandomSigns(rng, size_t(s.m) * s.k), s.m, s.k);
+    const std::vector<bnn_word> w = Pack(RandomSigns(rng, size_t(s.n) * s.k), s.n, s.k);
+    const Transforms transforms(rng, s.n, static_cast<int32_t>(s.k));
+    for (const bnn_output_transform* t : transforms.all()) {
+      const std::vector<uint8_t> expected = Run(bnn_kernels_reference(), s, a, w, *t);
+      for (const bnn_kernel_table* impl : targets) {
+        INFO(impl->name << " " << TypeName(t->type) << " m " << s.m << " n " << s.n << " k " << s.k);
+        CHECK(Run(impl, s, a, w, *t) == expected);
+      }
+    }
+  }
+}
+#endif

@@ -1,0 +1,61 @@
+// Kernel selection: every target this CPU runs is listed, the best one is
+// chosen, and the reference can be forced.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "helpers.h"
+
+using namespace bnn_test;
+
+TEST_CASE("bnn_kernels_all lists the reference first and each target once", "[dispatch]") {
+  const auto all = AllTables();
+  REQUIRE(!all.empty());
+  CHECK(std::string(all[0]->name) == "reference");
+  for (size_t i = 0; i < all.size(); ++i) {
+    printf("kernel table %zu: %s\n", i, all[i]->name);
+    for (size_t j = i + 1; j < all.size(); ++j) CHECK(std::string(all[i]->name) != all[j]->name);
+    // Every entry is filled.
+    CHECK(all[i]->bitpack_f32);
+    CHECK(all[i]->bitpack_s8);
+    CHECK(all[i]->bconv2d_weights_size);
+    CHECK(all[i]->bconv2d_pack_weights);
+    CHECK(all[i]->bconv2d_scratch_size);
+    CHECK(all[i]->bconv2d);
+    CHECK(all[i]->bgemm_weights_size);
+    CHECK(all[i]->bgemm_pack_weights);
+    CHECK(all[i]->bgemm);
+    CHECK(all[i]->bmaxpool);
+  }
+#if defined(__x86_64__) && !defined(BNN_NO_SIMD)
+  // The build must have compiled the CPU's best target: AVX3_DL (AVX-512 with
+  // VPOPCNTDQ) needs -DHWY_WANT_AVX3_DL, easy to lose.
+  std::string flags;
+  if (FILE* f = fopen("/proc/cpuinfo", "r")) {
+    char line[8192];
+    while (fgets(line, sizeof line, f))
+      if (strncmp(line, "flags", 5) == 0) { flags = line; break; }
+    fclose(f);
+  }
+  auto has = [&](const char* flag) { return flags.find(std::string(" ") + flag) != std::string::npos; };
+  auto listed = [&](const char* name) {
+    for (const bnn_kernel_table* t : all)
+      if (std::string(t->name) == name) return true;
+    return false;
+  };
+  if (has("avx2")) CHECK(listed("AVX2"));
+  if (has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl")) CHECK(listed("AVX3"));
+  if (has("avx512_vpopcntdq") && has("avx512_bitalg") && has("avx512_vnni")) CHECK(listed("AVX3_DL"));
+#endif
+}
+
+TEST_CASE("the best table is the last listed, unless the reference is forced", "[dispatch]") {
+  const auto all = AllTables();
+  bnn_kernels_force_reference(0);
+  CHECK(bnn_kernels_best() == all.back());
+  bnn_kernels_force_reference(1);
+  CHECK(bnn_kernels_best() == bnn_kernels_reference());
+  bnn_kernels_force_reference(0);
+}
