@@ -29,11 +29,11 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace bnn {
 HWY_EXPORT(Table);
+// Inside the namespace: static dispatch names the target's namespace first.
+static const bnn_kernel_table* CurrentTable() { return HWY_DYNAMIC_DISPATCH(Table)(); }
 }  // namespace bnn
 
-extern "C" const bnn_kernel_table* bnn_kernels_hwy_current(void) {
-  return HWY_DYNAMIC_DISPATCH(bnn::Table)();
-}
+extern "C" const bnn_kernel_table* bnn_kernels_hwy_current(void) { return bnn::CurrentTable(); }
 
 extern "C" size_t bnn_kernels_all(const bnn_kernel_table** tables, size_t max) {
   size_t n = 0;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -49,6 +50,23 @@ TEST_CASE("bnn_kernels_all lists the reference first and each target once", "[di
   if (has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl")) CHECK(listed("AVX3"));
   if (has("avx512_vpopcntdq") && has("avx512_bitalg") && has("avx512_vnni")) CHECK(listed("AVX3_DL"));
 #endif
+}
+
+TEST_CASE("every target named in BNN_EXPECT_TARGETS is compiled and runs here", "[dispatch]") {
+  // Cross runs name what the emulated CPU must run (scripts/dev.sh), so a
+  // target silently dropped from the build fails here.
+  const char* env = std::getenv("BNN_EXPECT_TARGETS");
+  if (!env) return;
+  std::string names;
+  for (const bnn_kernel_table* t : AllTables()) names += std::string(",") + t->name + ",";
+  std::string list = env;
+  for (size_t start = 0; start < list.size();) {
+    const size_t end = list.find(',', start) == std::string::npos ? list.size() : list.find(',', start);
+    const std::string want = list.substr(start, end - start);
+    INFO("expected " << want << " among" << names);
+    CHECK(names.find("," + want + ",") != std::string::npos);
+    start = end + 1;
+  }
 }
 
 TEST_CASE("the best table is the last listed, unless the reference is forced", "[dispatch]") {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The README's two commands. Each installs what is missing (Debian 12
+# packages, as root or through sudo), builds, and then:
+#   scripts/dev.sh run    runs the main job
+#   scripts/dev.sh test   runs every test: native (every x86 SIMD target this
+#                         CPU has), aarch64 under qemu (SVE/SVE2 and NEON-only
+#                         CPUs), armv7 NEON under qemu, the C reference on a
+#                         Cortex-M4 under qemu-system-arm; ends with
+#                         "N passed, N failed".
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev)
+CROSS_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
+            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64)
+
+# Installs the named packages that are not installed yet.
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
+     ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    as_root dpkg --add-architecture arm64
+  fi
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# setup DIR [meson options...]: configure once (again only when the options
+# change), then build.
+setup() {
+  local dir=$1; shift
+  local stamp="$dir/.dev-sh-options"
+  if [ ! -f "$dir/build.ninja" ]; then
+    rm -rf "$dir"
+    meson setup "$dir" "$@"
+  elif [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
+    meson setup --wipe "$dir" "$@"
+  fi
+  echo "$*" > "$stamp"
+  ninja -C "$dir"
+}
+
+# run_tests DIR LOGBASE [env...]: meson test with its own log name.
+run_tests() {
+  local dir=$1 logbase=$2; shift 2
+  echo "== tests: $dir ($logbase${*:+, $*})"
+  env "$@" meson test -C "$dir" --print-errorlogs --logbase "$logbase" || true
+}
+
+cmd=${1:-}
+case "$cmd" in
+  run)
+    install_missing "${BUILD_PKGS[@]}"
+    setup build
+    ./build/apps/bnn-selfcheck
+    ;;
+  test)
+    install_missing "${BUILD_PKGS[@]}" "${CROSS_PKGS[@]}"
+    rm -f build*/meson-logs/testlog*.json
+    setup build
+    run_tests build testlog
+    setup build-aarch64 --cross-file cross/aarch64-linux.ini -Dbenchmarks=disabled
+    run_tests build-aarch64 testlog-sve BNN_EXPECT_TARGETS=NEON,SVE,SVE2
+    run_tests build-aarch64 testlog-neon QEMU_CPU=cortex-a72 BNN_EXPECT_TARGETS=NEON
+    setup build-armv7 --cross-file cross/armv7-linux.ini -Dsimd=static -Dbenchmarks=disabled
+    run_tests build-armv7 testlog BNN_EXPECT_TARGETS=NEON
+    setup build-cortex-m4 --cross-file cross/cortex-m4.ini -Dsimd=none -Dtests=disabled \
+      -Dbenchmarks=disabled -Dmcu_tests=true
+    run_tests build-cortex-m4 testlog
+    python3 scripts/test-summary.py build*/meson-logs/testlog*.json
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
