@@ -41,11 +41,20 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 constexpr size_t kRows = 4;
 
-// mismatches[r][j] = popcount over k < words of (rows[r][k] XOR w[k][j]).
+// The epilogue lambda must be inlined into the tile loop (GCC otherwise
+// keeps it as a call per accumulator).
+#ifndef BNN_INLINE_LAMBDA
+#define BNN_INLINE_LAMBDA __attribute__((always_inline))
+#endif
+
+// For each of the block's kChunk channels j and each row r, the mismatch
+// count popcount over k < words of (rows[r][k] XOR w[k][j]), handed to
+// epilogue(r, v, counts) one vector of lanes [v, v + Lanes) at a time, still
+// in registers.
+template <class Epilogue>
 HWY_INLINE void MismatchTile(const bnn_word* const* rows, const bnn_word* HWY_RESTRICT w,
-                             size_t words, int32_t* HWY_RESTRICT mismatches) {
+                             size_t words, const Epilogue& epilogue) {
   const hn::CappedTag<uint32_t, kChunk> d;
-  const hn::Rebind<int32_t, decltype(d)> di;
   const size_t N = hn::Lanes(d);
   const bnn_word* HWY_RESTRICT r0 = rows[0];
   const bnn_word* HWY_RESTRICT r1 = rows[1];
@@ -61,10 +70,10 @@ HWY_INLINE void MismatchTile(const bnn_word* const* rows, const bnn_word* HWY_RE
       acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
       acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
     }
-    hn::Store(hn::BitCast(di, acc0), di, mismatches + 0 * kChunk + v);
-    hn::Store(hn::BitCast(di, acc1), di, mismatches + 1 * kChunk + v);
-    hn::Store(hn::BitCast(di, acc2), di, mismatches + 2 * kChunk + v);
-    hn::Store(hn::BitCast(di, acc3), di, mismatches + 3 * kChunk + v);
+    epilogue(0, v, acc0);
+    epilogue(1, v, acc1);
+    epilogue(2, v, acc2);
+    epilogue(3, v, acc3);
   }
 }
 
@@ -149,6 +158,24 @@ HWY_INLINE bool TapInside(const bnn_conv_shape* s, uint32_t oy, uint32_t ox, uin
 HWY_INLINE uint32_t GatherRow(const bnn_conv_shape* s, const ConvGeometry& g,
                               const bnn_word* image, uint32_t oy, uint32_t ox, size_t group,
                               bnn_word* HWY_RESTRICT row) {
+  const int64_t iy0 = static_cast<int64_t>(oy) * s->stride_h - s->pad_top;
+  const int64_t ix0 = static_cast<int64_t>(ox) * s->stride_w - s->pad_left;
+  if (s->groups == 1 && iy0 >= 0 && ix0 >= 0 &&
+      iy0 + static_cast<int64_t>(s->dilation_h) * (s->kernel_h - 1) < s->in_h &&
+      ix0 + static_cast<int64_t>(s->dilation_w) * (s->kernel_w - 1) < s->in_w) {
+    // Interior window, whole pixels: one copy per kernel row when undilated.
+    for (uint32_t ky = 0; ky < s->kernel_h; ++ky) {
+      const bnn_word* src = image + ((iy0 + ky * s->dilation_h) * s->in_w + ix0) * g.in_words;
+      if (s->dilation_w == 1) {
+        memcpy(row, src, s->kernel_w * g.in_words * sizeof(bnn_word));
+        row += s->kernel_w * g.in_words;
+      } else {
+        for (uint32_t kx = 0; kx < s->kernel_w; ++kx, row += g.in_words)
+          memcpy(row, src + kx * s->dilation_w * g.in_words, g.in_words * sizeof(bnn_word));
+      }
+    }
+    return g.taps;
+  }
   const size_t first_bit = group * g.cg;
   const bool aligned = first_bit % BNN_WORD_BITS == 0;
   uint32_t valid = 0;
@@ -174,26 +201,20 @@ HWY_INLINE uint32_t GatherRow(const bnn_conv_shape* s, const ConvGeometry& g,
   return valid;
 }
 
-// dot = K_eff - 2 * (mismatches - correction) for one row of a block.
-HWY_INLINE void DotFromMismatches(const bnn_conv_shape* s, const ConvGeometry& g,
-                                  const int32_t* HWY_RESTRICT taps_popcount, uint32_t oy,
-                                  uint32_t ox, uint32_t valid, int32_t* HWY_RESTRICT m) {
-  const hn::CappedTag<int32_t, kChunk> d;
-  const size_t N = hn::Lanes(d);
-  const bool correct = s->pad_value == BNN_PAD_ZERO && valid != g.taps;
-  const int32_t k_eff = static_cast<int32_t>(g.cg * (s->pad_value == BNN_PAD_ZERO ? valid : g.taps));
-  for (size_t v = 0; v < kChunk; v += N) {
-    auto mis = hn::Load(d, m + v);
-    if (correct) {
-      for (uint32_t ky = 0; ky < s->kernel_h; ++ky)
-        for (uint32_t kx = 0; kx < s->kernel_w; ++kx) {
-          size_t iy, ix;
-          if (TapInside(s, oy, ox, ky, kx, &iy, &ix)) continue;
-          mis = hn::Sub(mis, hn::Load(d, taps_popcount + (ky * s->kernel_w + kx) * kChunk + v));
-        }
+// Sum of the weight popcounts of the taps of (oy, ox) that fall in the
+// padding, lanes [v, v + Lanes(d)) of a block (zero-padding correction).
+template <class D>
+HWY_INLINE hn::Vec<D> PaddedTapsPopcount(D d, const bnn_conv_shape* s,
+                                         const int32_t* HWY_RESTRICT taps_popcount, uint32_t oy,
+                                         uint32_t ox, size_t v) {
+  auto sum = hn::Zero(d);
+  for (uint32_t ky = 0; ky < s->kernel_h; ++ky)
+    for (uint32_t kx = 0; kx < s->kernel_w; ++kx) {
+      size_t iy, ix;
+      if (TapInside(s, oy, ox, ky, kx, &iy, &ix)) continue;
+      sum = hn::Add(sum, hn::Load(d, taps_popcount + (ky * s->kernel_w + kx) * kChunk + v));
     }
-    hn::Store(hn::Sub(hn::Set(d, k_eff), hn::Add(mis, mis)), d, m + v);
-  }
+  return sum;
 }
 
 void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights,
@@ -215,45 +236,69 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
                       s->pad_right == 0;
   assert(direct || (scratch && reinterpret_cast<uintptr_t>(scratch) % BNN_WEIGHT_ALIGN == 0));
   bnn_word* rows_buf = static_cast<bnn_word*>(scratch);
-  HWY_ALIGN int32_t tile[kRows * kChunk];
+  const hn::CappedTag<int32_t, kChunk> di;
 
   for (uint32_t b = 0; b < s->batch; ++b) {
     const bnn_word* image = input + static_cast<size_t>(b) * s->in_h * s->in_w * g.in_words;
     uint8_t* out_image = static_cast<uint8_t*>(output) + static_cast<size_t>(b) * pixels * out_row_bytes;
     for (size_t p0 = 0; p0 < pixels; p0 += kRows) {
       const size_t rows_here = pixels - p0 < kRows ? pixels - p0 : kRows;
-      if (t->type == BNN_OUTPUT_BITS) {
+      uint32_t oy[kRows], ox[kRows];
+      void* out_row[kRows];
+      for (size_t r = 0; r < kRows; ++r) {
+        // Rows past the end repeat the last real row; their results are dropped.
+        const size_t p = p0 + (r < rows_here ? r : rows_here - 1);
+        oy[r] = static_cast<uint32_t>(p / g.out_w);
+        ox[r] = static_cast<uint32_t>(p % g.out_w);
+        out_row[r] = out_image + p * out_row_bytes;
         // Chunks write only real channels: clear the padding bits once.
-        for (size_t r = 0; r < rows_here; ++r)
-          reinterpret_cast<bnn_word*>(out_image + (p0 + r) * out_row_bytes)[bnn_words(s->out_c) - 1] = 0;
+        if (t->type == BNN_OUTPUT_BITS && r < rows_here)
+          static_cast<bnn_word*>(out_row[r])[bnn_words(s->out_c) - 1] = 0;
       }
       for (size_t group = 0; group < s->groups; ++group) {
         const bnn_word* rows[kRows];
-        uint32_t valid[kRows];
+        int32_t k_eff[kRows];
+        bool border[kRows];  // needs the zero-padding correction
         for (size_t r = 0; r < kRows; ++r) {
-          // Rows past the end repeat the last real row; their results are dropped.
-          const size_t p = p0 + (r < rows_here ? r : rows_here - 1);
-          const uint32_t oy = static_cast<uint32_t>(p / g.out_w), ox = static_cast<uint32_t>(p % g.out_w);
+          uint32_t valid = g.taps;
           if (direct) {
-            rows[r] = image + p * g.in_words;
-            valid[r] = 1;
+            rows[r] = image + (static_cast<size_t>(oy[r]) * g.out_w + ox[r]) * g.in_words;
           } else {
             bnn_word* row = rows_buf + r * g.row_words;
-            valid[r] = GatherRow(s, g, image, oy, ox, group, row);
+            valid = GatherRow(s, g, image, oy[r], ox[r], group, row);
             rows[r] = row;
           }
+          const bool zero_pad = s->pad_value == BNN_PAD_ZERO;
+          border[r] = zero_pad && valid != g.taps;
+          k_eff[r] = static_cast<int32_t>(g.cg * (zero_pad ? valid : g.taps));
         }
         for (size_t block = 0; block < g.blocks; ++block) {
           const size_t gb = group * g.blocks + block;
-          MismatchTile(rows, packed + gb * g.block_words, g.row_words, tile);
+          const int32_t* block_taps = taps_popcount + gb * g.taps * kChunk;
           const size_t first = group * g.ocg + block * kChunk;
           const size_t count = g.ocg - block * kChunk < kChunk ? g.ocg - block * kChunk : kChunk;
+          uint32_t bits[kRows] = {0, 0, 0, 0};
+          HWY_ALIGN int32_t tile[kRows * kChunk];
+          // dot = K_eff - 2 * (mismatches - padded taps' weight popcounts).
+          MismatchTile(rows, packed + gb * g.block_words, g.row_words,
+                       [&](size_t r, size_t v, auto counts) HWY_ATTR BNN_INLINE_LAMBDA {
+                         if (r >= rows_here) return;
+                         auto mismatches = hn::BitCast(di, counts);
+                         if (border[r])
+                           mismatches = hn::Sub(mismatches, PaddedTapsPopcount(di, s, block_taps, oy[r], ox[r], v));
+                         const auto dot = hn::Sub(hn::Set(di, k_eff[r]), hn::Add(mismatches, mismatches));
+                         if (count == kChunk) {
+                           bits[r] |= TransformLanes(di, t, first, v, dot, out_row[r]);
+                         } else {
+                           hn::Store(dot, di, tile + r * kChunk + v);
+                         }
+                       });
           for (size_t r = 0; r < rows_here; ++r) {
-            const size_t p = p0 + r;
-            DotFromMismatches(s, g, taps_popcount + gb * g.taps * kChunk,
-                              static_cast<uint32_t>(p / g.out_w), static_cast<uint32_t>(p % g.out_w),
-                              valid[r], tile + r * kChunk);
-            TransformChunk(t, tile + r * kChunk, first, count, out_image + p * out_row_bytes);
+            if (count != kChunk) {
+              TransformChunk(t, tile + r * kChunk, first, count, out_row[r]);
+            } else if (t->type == BNN_OUTPUT_BITS) {
+              InsertBits(static_cast<bnn_word*>(out_row[r]), first, bits[r], kChunk);
+            }
           }
         }
       }

@@ -37,13 +37,62 @@ HWY_INLINE void InsertBits(bnn_word* row, size_t first, uint32_t bits, size_t co
   }
 }
 
+// Lanes [v, v + Lanes(di)) of a full chunk of kChunk channels starting at
+// channel `first`: writes F32/S8/S32 into `out` (the output row) and returns
+// nothing (0), or for BITS returns the lanes' bits shifted to bit v of the
+// chunk; the caller inserts the chunk's 16 bits with InsertBits.
+template <class DI, class VI>
+HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t first, size_t v,
+                                   VI dot, void* HWY_RESTRICT out) {
+  const hn::Rebind<float, DI> df;
+  const size_t N = hn::Lanes(di);
+  const size_t c = first + v;
+  switch (t->type) {
+    case BNN_OUTPUT_S32:
+      hn::StoreU(dot, di, static_cast<int32_t*>(out) + c);
+      return 0;
+    case BNN_OUTPUT_BITS: {
+      const auto thr = hn::LoadU(di, t->threshold + c);
+      const auto below = hn::VecFromMask(di, hn::Lt(dot, thr));
+      const auto above = hn::VecFromMask(di, hn::Gt(dot, thr));
+      const auto negative =
+          hn::IfThenElse(hn::Lt(hn::LoadU(di, t->direction + c), hn::Zero(di)), above, below);
+      uint8_t mask_bytes[8] = {0};
+      hn::StoreMaskBits(di, hn::MaskFromVec(negative), mask_bytes);
+      uint64_t lane_bits;
+      memcpy(&lane_bits, mask_bytes, sizeof(lane_bits));  // little-endian: lane i is bit i
+      lane_bits &= (N >= 64) ? ~0ull : ((1ull << N) - 1);
+      return static_cast<uint32_t>(lane_bits << v);
+    }
+    case BNN_OUTPUT_F32:
+    case BNN_OUTPUT_S8: {
+      float lo = t->clamp_min, hi = t->clamp_max;
+      if (t->type == BNN_OUTPUT_S8) {
+        lo = lo > -128.0f ? lo : -128.0f;
+        hi = hi < 127.0f ? hi : 127.0f;
+      }
+      // Multiply, then add: two roundings, exactly as the reference.
+      const auto product = hn::Mul(hn::ConvertTo(df, dot), hn::LoadU(df, t->multiplier + c));
+      const auto y = hn::Min(hn::Max(hn::Add(product, hn::LoadU(df, t->bias + c)), hn::Set(df, lo)),
+                             hn::Set(df, hi));
+      if (t->type == BNN_OUTPUT_F32) {
+        hn::StoreU(y, df, static_cast<float*>(out) + c);
+      } else {
+        HWY_ALIGN int32_t q[kChunk];
+        hn::Store(hn::NearestInt(y), di, q);
+        int8_t* o = static_cast<int8_t*>(out) + c;
+        for (size_t i = 0; i < N; ++i) o[i] = static_cast<int8_t>(q[i]);
+      }
+      return 0;
+    }
+  }
+  return 0;
+}
+
 // dot[0..count) are channels first..first+count of the row `out`
 // (count <= kChunk). dot must be kChunk int32 and vector-aligned.
 HWY_INLINE void TransformChunk(const bnn_output_transform* t, const int32_t* HWY_RESTRICT dot,
                                size_t first, size_t count, void* HWY_RESTRICT out) {
-  const hn::CappedTag<int32_t, kChunk> di;
-  const hn::Rebind<float, decltype(di)> df;
-  const size_t N = hn::Lanes(di);
   if (count != kChunk) {
     // A partial chunk (the last one of a row or group) goes through the
     // reference, so the transform arrays are never read past out_c.
@@ -51,49 +100,11 @@ HWY_INLINE void TransformChunk(const bnn_output_transform* t, const int32_t* HWY
     for (size_t i = 0; i < count; ++i) bnn_output_element_ref(t, dot[i], first + i, out);
     return;
   }
-  if (t->type == BNN_OUTPUT_S32) {
-    memcpy(static_cast<int32_t*>(out) + first, dot, kChunk * sizeof(int32_t));
-    return;
-  }
-  if (t->type == BNN_OUTPUT_BITS) {
-    uint32_t bits = 0;
-    for (size_t v = 0; v < kChunk; v += N) {
-      const auto acc = hn::Load(di, dot + v);
-      const auto thr = hn::LoadU(di, t->threshold + first + v);
-      const auto dir = hn::LoadU(di, t->direction + first + v);
-      const auto below = hn::VecFromMask(di, hn::Lt(acc, thr));
-      const auto above = hn::VecFromMask(di, hn::Gt(acc, thr));
-      const auto negative = hn::IfThenElse(hn::Lt(dir, hn::Zero(di)), above, below);
-      uint8_t mask_bytes[8] = {0};
-      hn::StoreMaskBits(di, hn::MaskFromVec(negative), mask_bytes);
-      uint64_t lane_bits;
-      memcpy(&lane_bits, mask_bytes, sizeof(lane_bits));  // little-endian: lane i is bit i
-      lane_bits &= (N >= 64) ? ~0ull : ((1ull << N) - 1);
-      bits |= static_cast<uint32_t>(lane_bits << v);
-    }
-    InsertBits(static_cast<bnn_word*>(out), first, bits, kChunk);
-    return;
-  }
-  float lo = t->clamp_min, hi = t->clamp_max;
-  if (t->type == BNN_OUTPUT_S8) {
-    lo = lo > -128.0f ? lo : -128.0f;
-    hi = hi < 127.0f ? hi : 127.0f;
-  }
-  const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
-  for (size_t v = 0; v < kChunk; v += N) {
-    const auto acc = hn::ConvertTo(df, hn::Load(di, dot + v));
-    // Multiply, then add: two roundings, exactly as the reference.
-    const auto product = hn::Mul(acc, hn::LoadU(df, t->multiplier + first + v));
-    const auto y = hn::Min(hn::Max(hn::Add(product, hn::LoadU(df, t->bias + first + v)), vlo), vhi);
-    if (t->type == BNN_OUTPUT_F32) {
-      hn::StoreU(y, df, static_cast<float*>(out) + first + v);
-    } else {
-      HWY_ALIGN int32_t q[kChunk];
-      hn::Store(hn::NearestInt(y), di, q);
-      int8_t* o = static_cast<int8_t*>(out) + first + v;
-      for (size_t i = 0; i < N; ++i) o[i] = static_cast<int8_t>(q[i]);
-    }
-  }
+  const hn::CappedTag<int32_t, kChunk> di;
+  uint32_t bits = 0;
+  for (size_t v = 0; v < kChunk; v += hn::Lanes(di))
+    bits |= TransformLanes(di, t, first, v, hn::Load(di, dot + v), out);
+  if (t->type == BNN_OUTPUT_BITS) InsertBits(static_cast<bnn_word*>(out), first, bits, kChunk);
 }
 
 }  // namespace HWY_NAMESPACE
