@@ -99,9 +99,10 @@ static void finish_check(const char* name, const int32_t* got, const int32_t* wa
   if (bad || guard_bad) {
     ++g_failures;
     if (bad)
-      printf("FAIL %s: %lu of %lu values differ, first [%lu]: got %ld, want %ld\n", name,
-             (unsigned long)bad, (unsigned long)n, (unsigned long)first, (long)got[first],
-             (long)want[first]);
+      printf("FAIL %s: %lu of %lu values differ, first [%lu]: got %ld (%08" PRIx32
+             "), want %ld (%08" PRIx32 ")\n",
+             name, (unsigned long)bad, (unsigned long)n, (unsigned long)first, (long)got[first],
+             (uint32_t)got[first], (long)want[first], (uint32_t)want[first]);
     if (guard_bad) printf("FAIL %s: wrote past the end of its output\n", name);
   } else {
     printf("ok   %s  (%lu values)\n", name, (unsigned long)n);

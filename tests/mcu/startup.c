@@ -31,6 +31,10 @@ void reset_c(void);
 static void fault_handler(void);
 
 #define STACK_PAINT 0xDEADBEEFu
+/* Armv7-M has no stack limit register and the MPU is not set up, so an
+ * overflow would silently run into .bss: the run fails when less than this
+ * much of the stack was left untouched (a frame may skip over words). */
+#define STACK_HEADROOM 1024u
 
 /* Armv7-M system exception vectors: initial SP, then handlers. No interrupt
  * is enabled, so the table stops before the IRQs; every exception other than
@@ -98,11 +102,17 @@ __attribute__((noreturn)) void reset_c(void) {
 
   initialise_monitor_handles();
   __libc_init_array();
-  const int rc = main();
+  int rc = main();
 
-  printf("mcu: stack high-water %u of %u bytes, heap %u bytes\n", (unsigned)stack_high_water(),
-         (unsigned)((char*)__stack_top__ - (char*)__stack_limit__),
-         (unsigned)(heap_end - __end__));
+  const size_t stack_size = (size_t)((char*)__stack_top__ - (char*)__stack_limit__);
+  const size_t stack_used = stack_high_water();
+  printf("mcu: stack high-water %u of %u bytes, heap %u bytes\n", (unsigned)stack_used,
+         (unsigned)stack_size, (unsigned)(heap_end - __end__));
+  if (stack_used + STACK_HEADROOM > stack_size) {
+    printf("mcu: FAIL: less than %u bytes of stack headroom (possible overflow)\n",
+           STACK_HEADROOM);
+    if (rc == 0) rc = 1;
+  }
   exit(rc); /* flushes stdio; rdimon's _exit reports rc to QEMU over semihosting */
 }
 
