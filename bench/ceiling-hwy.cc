@@ -21,9 +21,15 @@ namespace bnn_bench {
 // multiple of 32 (4 accumulators of up to 8 lanes), a and b 64-byte aligned.
 using XorPopcountFn = uint64_t (*)(const uint64_t* a, const uint64_t* b, size_t words,
                                    size_t passes);
+// Total popcount over `passes` passes of 4 rows of `words` words against a
+// [words][u32_lanes] block (see BroadcastPopcount).
+using BroadcastPopcountFn = uint64_t (*)(const uint32_t* rows, const uint32_t* w, size_t words,
+                                         size_t passes);
 struct CeilingKernel {
   const char* name;  // Highway target name
   XorPopcountFn xor_popcount;
+  BroadcastPopcountFn broadcast_popcount;
+  size_t u32_lanes;
 };
 // Declared again in kernels_bench.cc (the caller).
 std::vector<CeilingKernel> CeilingKernels();
@@ -61,7 +67,43 @@ uint64_t XorPopcount(const uint64_t* HWY_RESTRICT a, const uint64_t* HWY_RESTRIC
   return hn::GetLane(hn::SumOfLanes(d, sum));
 }
 
-CeilingKernel Kernel() { return CeilingKernel{hwy::TargetName(HWY_TARGET), &XorPopcount}; }
+// The convolution's loop shape (bconv-inl.h MismatchTile): 4 rows of `words`
+// 32-bit words, each word broadcast and XORed with one vector of a weight
+// block laid out [word][Lanes], one accumulator per row. One vector load
+// serves 4 rows, so this loop is bound by the vector ALU ports, not by loads.
+// Returns the total popcount; bits per pass = 4 * words * Lanes(u32) * 32.
+uint64_t BroadcastPopcount(const uint32_t* HWY_RESTRICT rows, const uint32_t* HWY_RESTRICT w,
+                           size_t words, size_t passes) {
+  const hn::ScalableTag<uint32_t> d;
+  const size_t N = hn::Lanes(d);
+  const uint32_t* HWY_RESTRICT r0 = rows;
+  const uint32_t* HWY_RESTRICT r1 = rows + words;
+  const uint32_t* HWY_RESTRICT r2 = rows + 2 * words;
+  const uint32_t* HWY_RESTRICT r3 = rows + 3 * words;
+  auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+  for (size_t p = 0; p < passes; ++p) {
+    const uint32_t* HWY_RESTRICT wk = w;
+    for (size_t k = 0; k < words; ++k, wk += N) {
+      const auto wv = hn::Load(d, wk);
+      acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
+      acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
+      acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
+      acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+    }
+#if defined(__GNUC__)
+    asm volatile("" : : : "memory");
+#endif
+  }
+  // uint32 lanes: callers keep passes * words * 32 * 4 * Lanes below 2^32.
+  const auto sum = hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3));
+  return hn::GetLane(hn::SumOfLanes(d, sum));
+}
+
+size_t U32Lanes() { return hn::Lanes(hn::ScalableTag<uint32_t>()); }
+
+CeilingKernel Kernel() {
+  return CeilingKernel{hwy::TargetName(HWY_TARGET), &XorPopcount, &BroadcastPopcount, U32Lanes()};
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace bnn_bench

@@ -7,7 +7,11 @@
 //   bconv3x3_f32/<HxWxC>/<target>   the same with float output (first stage)
 //   bgemm/<MxKxN>/<target>          fully connected, M rows of K bits -> N
 //   bitpack_f32/<HxWxC>/<target>    float NHWC -> packed bits
-//   popcount_ceiling/<target>       popcount(a XOR b), 2 x 8 KiB in L1 (ceiling-hwy.cc)
+//   popcount_ceiling/<target>       popcount(a XOR b), 2 x 8 KiB in L1 (ceiling-hwy.cc):
+//                                   the yardstick report.py divides by
+//   popcount_broadcast/<target>     the convolution's loop shape (one weight vector
+//                                   load per 4 broadcast rows) on L1 data:
+//                                   bound by the vector ALUs, not by loads
 //
 // Counter bMACs: binary multiply-accumulates (one bit of a dot product) per
 // second of CPU time; MACs: per iteration. For the ceiling one MAC is one bit
@@ -37,9 +41,13 @@ namespace bnn_bench {
 // ceiling-hwy.cc (same declarations there).
 using XorPopcountFn = uint64_t (*)(const uint64_t* a, const uint64_t* b, size_t words,
                                    size_t passes);
+using BroadcastPopcountFn = uint64_t (*)(const uint32_t* rows, const uint32_t* w, size_t words,
+                                         size_t passes);
 struct CeilingKernel {
   const char* name;
   XorPopcountFn xor_popcount;
+  BroadcastPopcountFn broadcast_popcount;
+  size_t u32_lanes;
 };
 std::vector<CeilingKernel> CeilingKernels();
 }  // namespace bnn_bench
@@ -294,6 +302,28 @@ void BM_Ceiling(benchmark::State& state, bnn_bench::CeilingKernel kernel) {
   }
   SetMacCounters(state, 64.0 * kCeilingWords * kCeilingPasses);
 }
+
+// The convolution's own loop shape on L1 data: 4 rows of 256 words, each word
+// broadcast against a [256][lanes] weight block (16 KiB on AVX-512).
+constexpr size_t kBroadcastWords = 256;
+constexpr size_t kBroadcastPasses = 16;
+
+void BM_BroadcastCeiling(benchmark::State& state, bnn_bench::CeilingKernel kernel) {
+  const size_t lanes = kernel.u32_lanes;
+  AlignedPtr rows = AlignedAlloc(4 * kBroadcastWords * sizeof(uint32_t));
+  AlignedPtr w = AlignedAlloc(kBroadcastWords * lanes * sizeof(uint32_t));
+  std::mt19937 rng(5);
+  uint32_t* pr = static_cast<uint32_t*>(rows.get());
+  uint32_t* pw = static_cast<uint32_t*>(w.get());
+  for (size_t i = 0; i < 4 * kBroadcastWords; ++i) pr[i] = rng();
+  for (size_t i = 0; i < kBroadcastWords * lanes; ++i) pw[i] = rng();
+  uint64_t total = 0;
+  for (auto _ : state) {
+    total += kernel.broadcast_popcount(pr, pw, kBroadcastWords, kBroadcastPasses);
+    benchmark::DoNotOptimize(total);
+  }
+  SetMacCounters(state, 4.0 * kBroadcastWords * lanes * 32 * kBroadcastPasses);
+}
 #endif
 
 std::string Name(const char* op, const char* shape, const char* target) {
@@ -311,6 +341,11 @@ void RegisterAll() {
 #if BNN_BENCH_HAVE_CEILING
   for (const bnn_bench::CeilingKernel& c : bnn_bench::CeilingKernels()) {
     benchmark::RegisterBenchmark(Name("popcount_ceiling", nullptr, c.name).c_str(), BM_Ceiling, c)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  for (const bnn_bench::CeilingKernel& c : bnn_bench::CeilingKernels()) {
+    benchmark::RegisterBenchmark(Name("popcount_broadcast", nullptr, c.name).c_str(),
+                                 BM_BroadcastCeiling, c)
         ->Unit(benchmark::kMicrosecond);
   }
 #endif
