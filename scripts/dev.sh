@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev)
+BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev
+            libflatbuffers-dev flatbuffers-compiler)
 CROSS_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
             libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64)
 

@@ -1,0 +1,162 @@
+/* bnn.h - the public C API of the bnn binary neural-network runtime.
+ *
+ * Flow: load a model (from a file or a caller-owned buffer) -> create an
+ * interpreter (plans one arena for every intermediate tensor) -> write the
+ * inputs -> invoke -> read the outputs. Invoke allocates nothing, throws
+ * nothing, and gives the same bits on every SIMD target.
+ *
+ * Errors: functions return a bnn_status; the text of the last error of an
+ * object is available from bnn_model_error()/bnn_interpreter_error(), and
+ * from bnn_last_load_error() for a load that returned no model.
+ *
+ * Lifetimes:
+ *  - A model loaded with bnn_model_load_buffer() reads the caller's bytes in
+ *    place: they must stay valid and unchanged until bnn_model_free(). The
+ *    buffer must be 64-byte aligned (weights are read with aligned vector
+ *    loads), as flash or mmap'ed files are.
+ *  - bnn_model_load_file() maps (or reads) the file itself.
+ *  - An interpreter references its model: free interpreters before the model.
+ *  - A caller-supplied arena (bnn_interpreter_options.arena) must outlive the
+ *    interpreter; tensor data pointers stay valid until the interpreter is freed.
+ *
+ * Thread safety: a model is immutable after loading and may be shared by
+ * interpreters on different threads. An interpreter is used by one thread at
+ * a time. Every interpreter runs on the calling thread only (one core).
+ */
+#ifndef BNN_BNN_H
+#define BNN_BNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BNN_VERSION_MAJOR 0
+#define BNN_VERSION_MINOR 1
+#define BNN_VERSION_PATCH 0
+
+/* "0.1.0": the library's version. */
+const char* bnn_version(void);
+
+typedef enum bnn_status {
+  BNN_OK = 0,
+  BNN_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, a wrong index or size from the caller */
+  BNN_ERROR_IO = 2,               /* a file could not be opened or read */
+  BNN_ERROR_INVALID_MODEL = 3,    /* the model file is damaged, hostile or inconsistent */
+  BNN_ERROR_UNSUPPORTED = 4,      /* a valid file this build cannot run (newer format, unknown op) */
+  BNN_ERROR_OUT_OF_MEMORY = 5,    /* an allocation at load, or a caller arena too small */
+} bnn_status;
+
+/* "invalid model", ... */
+const char* bnn_status_string(bnn_status status);
+
+typedef struct bnn_model bnn_model;
+typedef struct bnn_interpreter bnn_interpreter;
+
+/* ---- Models ---------------------------------------------------------------- */
+
+bnn_status bnn_model_load_file(const char* path, bnn_model** model);
+bnn_status bnn_model_load_buffer(const void* data, size_t size, bnn_model** model);
+void bnn_model_free(bnn_model* model);
+
+/* Why the last bnn_model_load_* on this thread that failed did so. */
+const char* bnn_last_load_error(void);
+
+typedef enum bnn_task {
+  BNN_TASK_OTHER = 0,
+  BNN_TASK_CLASSIFIER = 1,
+  BNN_TASK_DETECTOR = 2,
+  BNN_TASK_EMBEDDER = 3,
+} bnn_task;
+
+typedef enum bnn_dtype {
+  BNN_DTYPE_F32 = 0,
+  BNN_DTYPE_S8 = 1,
+  BNN_DTYPE_S32 = 2,
+  BNN_DTYPE_BITS = 3, /* packed bits (see bnn_kernels.h's bit contract) */
+  BNN_DTYPE_U8 = 4,
+} bnn_dtype;
+
+#define BNN_MAX_DIMS 6
+
+typedef struct bnn_tensor_info {
+  const char* name;
+  bnn_dtype dtype;
+  int rank;
+  int32_t dims[BNN_MAX_DIMS]; /* NHWC for images */
+  size_t bytes;               /* size of the data */
+  float scale;                /* S8/U8 quantisation, 0 when none */
+  int32_t zero_point;
+} bnn_tensor_info;
+
+int bnn_model_input_count(const bnn_model* model);
+int bnn_model_output_count(const bnn_model* model);
+bnn_status bnn_model_input_info(const bnn_model* model, int index, bnn_tensor_info* info);
+bnn_status bnn_model_output_info(const bnn_model* model, int index, bnn_tensor_info* info);
+
+/* Metadata strings are owned by the model; NULL-free ("" when absent). */
+bnn_task bnn_model_task(const bnn_model* model);
+const char* bnn_model_name(const bnn_model* model);
+const char* bnn_model_producer(const bnn_model* model);
+int bnn_model_label_count(const bnn_model* model);
+const char* bnn_model_label(const bnn_model* model, int index);
+/* 1 when the user-facing input layout is NCHW (models from ONNX), 0 for NHWC. */
+int bnn_model_input_is_nchw(const bnn_model* model);
+/* Per-channel input normalisation (x / 255 - mean) / std; returns the number
+ * of channels written (0 when the model has none). */
+int bnn_model_normalization(const bnn_model* model, float* mean, float* std, int max_channels);
+/* Bytes of constant weights in the file. */
+size_t bnn_model_weights_bytes(const bnn_model* model);
+
+/* ---- Interpreters -------------------------------------------------------- */
+
+typedef struct bnn_interpreter_options {
+  size_t size;          /* sizeof(bnn_interpreter_options): lets the struct grow */
+  void* arena;          /* optional caller memory for all intermediate tensors and scratch, */
+  size_t arena_bytes;   /* 64-byte aligned; NULL: the interpreter allocates it once */
+  int force_reference;  /* 1: the C reference kernels, for debugging in the field */
+  int profile;          /* 1: time every operator on each invoke */
+} bnn_interpreter_options;
+
+/* Options with every default (size filled in). */
+bnn_interpreter_options bnn_interpreter_default_options(void);
+
+bnn_status bnn_interpreter_create(const bnn_model* model, const bnn_interpreter_options* options,
+                                  bnn_interpreter** interpreter);
+void bnn_interpreter_free(bnn_interpreter* interpreter);
+const char* bnn_interpreter_error(const bnn_interpreter* interpreter);
+
+/* The arena bytes a model needs (planned at creation); create with a smaller
+ * caller arena fails with BNN_ERROR_OUT_OF_MEMORY and says how much is needed. */
+size_t bnn_interpreter_arena_bytes(const bnn_interpreter* interpreter);
+/* Bytes of weights re-packed for the selected kernels (persistent). */
+size_t bnn_interpreter_packed_weights_bytes(const bnn_interpreter* interpreter);
+/* "AVX3_DL", "NEON", "reference", ... */
+const char* bnn_interpreter_kernels(const bnn_interpreter* interpreter);
+
+/* Tensor data in the arena: write inputs before bnn_interpreter_invoke, read
+ * outputs after. Inputs and outputs are in the model's internal layout
+ * (NHWC); bnn-run shows how to convert from NCHW. */
+void* bnn_interpreter_input(bnn_interpreter* interpreter, int index);
+const void* bnn_interpreter_output(const bnn_interpreter* interpreter, int index);
+
+bnn_status bnn_interpreter_invoke(bnn_interpreter* interpreter);
+
+/* Profiling (options.profile = 1): per operator of the last invoke. */
+int bnn_interpreter_op_count(const bnn_interpreter* interpreter);
+typedef struct bnn_op_profile {
+  const char* type;    /* "BCONV2D", ... */
+  const char* name;    /* the operator's name in the model, or "" */
+  double seconds;      /* last invoke */
+  double macs;         /* multiply-accumulates (binary ones for binary ops) */
+} bnn_op_profile;
+bnn_status bnn_interpreter_op_profile(const bnn_interpreter* interpreter, int index,
+                                      bnn_op_profile* profile);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BNN_BNN_H */

@@ -1,0 +1,251 @@
+// The C API (bnn.h): argument checks and ownership; the work is in model.cc
+// and interpreter.cc.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+#include "bnn/bnn.h"
+#include "interpreter.h"
+#include "model.h"
+
+namespace bnn {
+bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* o, bnn_interpreter* it);
+void DestroyInterpreter(bnn_interpreter* it);
+void Invoke(bnn_interpreter* it);
+}  // namespace bnn
+
+using bnn::ErrorBuffer;
+using bnn::Fail;
+
+namespace {
+
+thread_local ErrorBuffer g_load_error;
+
+const bnn::TensorDesc* GraphTensor(const bnn_model* m, const int32_t* list, int count, int index) {
+  if (!m || index < 0 || index >= count) return nullptr;
+  return &m->tensors[list[index]];
+}
+
+bnn_status FillInfo(const bnn::TensorDesc* t, bnn_tensor_info* info) {
+  if (!t || !info) return BNN_ERROR_INVALID_ARGUMENT;
+  memset(info, 0, sizeof *info);
+  info->name = t->name;
+  info->dtype = t->dtype;
+  info->rank = t->rank;
+  for (int i = 0; i < t->rank; ++i) info->dims[i] = t->dims[i];
+  info->bytes = t->bytes;
+  info->scale = t->scale;
+  info->zero_point = t->zero_point;
+  return BNN_OK;
+}
+
+bnn_status Finish(bnn_model* m, bnn_model** out) {
+  const bnn_status s = bnn::LoadModel(m, &g_load_error);
+  if (s != BNN_OK) {
+    bnn_model_free(m);
+    return s;
+  }
+  *out = m;
+  return BNN_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* bnn_version(void) { return "0.1.0"; }
+
+const char* bnn_status_string(bnn_status status) {
+  switch (status) {
+    case BNN_OK: return "ok";
+    case BNN_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case BNN_ERROR_IO: return "input/output error";
+    case BNN_ERROR_INVALID_MODEL: return "invalid model";
+    case BNN_ERROR_UNSUPPORTED: return "unsupported";
+    case BNN_ERROR_OUT_OF_MEMORY: return "out of memory";
+  }
+  return "unknown status";
+}
+
+const char* bnn_last_load_error(void) { return g_load_error.text; }
+
+bnn_status bnn_model_load_buffer(const void* data, size_t size, bnn_model** model) {
+  if (!model) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model output pointer is NULL");
+  *model = nullptr;
+  if (!data) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model buffer is NULL");
+  bnn_model* m = static_cast<bnn_model*>(calloc(1, sizeof(bnn_model)));
+  if (!m) return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  m->bytes = static_cast<const uint8_t*>(data);
+  m->size = size;
+  return Finish(m, model);
+}
+
+bnn_status bnn_model_load_file(const char* path, bnn_model** model) {
+  if (!model) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model output pointer is NULL");
+  *model = nullptr;
+  if (!path) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model path is NULL");
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) return Fail(&g_load_error, BNN_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Fail(&g_load_error, BNN_ERROR_IO, "'%s' is not a regular file", path);
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    close(fd);
+    return Fail(&g_load_error, BNN_ERROR_INVALID_MODEL, "'%s' is empty", path);
+  }
+  // Mapped read-only: the weights are read in place, page-aligned.
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return Fail(&g_load_error, BNN_ERROR_IO, "cannot map '%s': %s", path, strerror(errno));
+  bnn_model* m = static_cast<bnn_model*>(calloc(1, sizeof(bnn_model)));
+  if (!m) {
+    munmap(p, size);
+    return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  m->bytes = static_cast<const uint8_t*>(p);
+  m->size = size;
+  m->owned = p;
+  m->owned_size = size;
+  m->mapped = true;
+  const bnn_status s = Finish(m, model);
+  if (s != BNN_OK) {
+    // Name the file in the message.
+    ErrorBuffer inner = g_load_error;
+    Fail(&g_load_error, s, "%s: %s", path, inner.text);
+  }
+  return s;
+}
+
+void bnn_model_free(bnn_model* model) {
+  if (!model) return;
+  bnn::FreeModelTables(model);
+  if (model->mapped) munmap(model->owned, model->owned_size);
+  free(model);
+}
+
+int bnn_model_input_count(const bnn_model* m) { return m ? m->num_inputs : 0; }
+int bnn_model_output_count(const bnn_model* m) { return m ? m->num_outputs : 0; }
+bnn_status bnn_model_input_info(const bnn_model* m, int index, bnn_tensor_info* info) {
+  return FillInfo(GraphTensor(m, m ? m->inputs : nullptr, m ? m->num_inputs : 0, index), info);
+}
+bnn_status bnn_model_output_info(const bnn_model* m, int index, bnn_tensor_info* info) {
+  return FillInfo(GraphTensor(m, m ? m->outputs : nullptr, m ? m->num_outputs : 0, index), info);
+}
+
+bnn_task bnn_model_task(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  const int task = md ? static_cast<int>(md->task()) : 0;
+  return task >= 0 && task <= BNN_TASK_EMBEDDER ? static_cast<bnn_task>(task) : BNN_TASK_OTHER;
+}
+const char* bnn_model_name(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md && md->name() ? md->name()->c_str() : "";
+}
+const char* bnn_model_producer(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md && md->producer() ? md->producer()->c_str() : "";
+}
+int bnn_model_label_count(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md && md->labels() ? static_cast<int>(md->labels()->size()) : 0;
+}
+const char* bnn_model_label(const bnn_model* m, int index) {
+  if (index < 0 || index >= bnn_model_label_count(m)) return "";
+  const auto* s = m->fb->metadata()->labels()->Get(static_cast<uint32_t>(index));
+  return s ? s->c_str() : "";
+}
+int bnn_model_input_is_nchw(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md && md->input_layout() == bnn::fb::Layout::NCHW;
+}
+int bnn_model_normalization(const bnn_model* m, float* mean, float* std, int max_channels) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  const auto* n = md ? md->normalization() : nullptr;
+  if (!n || !n->mean() || !n->std() || n->mean()->size() != n->std()->size()) return 0;
+  int count = static_cast<int>(n->mean()->size());
+  if (count > max_channels) count = max_channels;
+  for (int i = 0; i < count; ++i) {
+    if (mean) mean[i] = n->mean()->Get(static_cast<uint32_t>(i));
+    if (std) std[i] = n->std()->Get(static_cast<uint32_t>(i));
+  }
+  return count;
+}
+size_t bnn_model_weights_bytes(const bnn_model* m) { return m ? m->weights_bytes : 0; }
+
+bnn_interpreter_options bnn_interpreter_default_options(void) {
+  bnn_interpreter_options o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  return o;
+}
+
+bnn_status bnn_interpreter_create(const bnn_model* model, const bnn_interpreter_options* options,
+                                  bnn_interpreter** interpreter) {
+  if (!interpreter) return BNN_ERROR_INVALID_ARGUMENT;
+  *interpreter = nullptr;
+  if (!model) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model is NULL");
+  bnn_interpreter_options o = bnn_interpreter_default_options();
+  if (options) {
+    if (options->size < sizeof(size_t) || options->size > sizeof o)
+      return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "options.size is %zu; set it to sizeof(bnn_interpreter_options)", options->size);
+    memcpy(&o, options, options->size);  // fields a smaller (older) struct lacks keep their defaults
+  }
+  bnn_interpreter* it = static_cast<bnn_interpreter*>(calloc(1, sizeof(bnn_interpreter)));
+  if (!it) return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  const bnn_status s = bnn::CreateInterpreter(model, &o, it);
+  if (s != BNN_OK) {
+    g_load_error = it->error;
+    bnn::DestroyInterpreter(it);
+    free(it);
+    return s;
+  }
+  *interpreter = it;
+  return BNN_OK;
+}
+
+void bnn_interpreter_free(bnn_interpreter* it) {
+  if (!it) return;
+  bnn::DestroyInterpreter(it);
+  free(it);
+}
+
+const char* bnn_interpreter_error(const bnn_interpreter* it) { return it ? it->error.text : "interpreter is NULL"; }
+size_t bnn_interpreter_arena_bytes(const bnn_interpreter* it) { return it ? it->arena_bytes : 0; }
+size_t bnn_interpreter_packed_weights_bytes(const bnn_interpreter* it) { return it ? it->persistent_bytes : 0; }
+const char* bnn_interpreter_kernels(const bnn_interpreter* it) { return it ? it->kernels->name : ""; }
+
+void* bnn_interpreter_input(bnn_interpreter* it, int index) {
+  if (!it || index < 0 || index >= it->model->num_inputs) return nullptr;
+  return it->data[it->model->inputs[index]];
+}
+const void* bnn_interpreter_output(const bnn_interpreter* it, int index) {
+  if (!it || index < 0 || index >= it->model->num_outputs) return nullptr;
+  return it->data[it->model->outputs[index]];
+}
+
+bnn_status bnn_interpreter_invoke(bnn_interpreter* it) {
+  if (!it) return BNN_ERROR_INVALID_ARGUMENT;
+  bnn::Invoke(it);
+  return BNN_OK;
+}
+
+int bnn_interpreter_op_count(const bnn_interpreter* it) { return it ? it->model->num_ops : 0; }
+bnn_status bnn_interpreter_op_profile(const bnn_interpreter* it, int index, bnn_op_profile* p) {
+  if (!it || !p || index < 0 || index >= it->model->num_ops) return BNN_ERROR_INVALID_ARGUMENT;
+  const bnn::OpDesc& op = it->model->ops[index];
+  p->type = op.kernel->type_name;
+  p->name = op.name;
+  p->seconds = it->op_seconds[index];
+  p->macs = op.macs;
+  return BNN_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,241 @@
+// Binary operators: bit-packing, binary convolution, binary fully-connected,
+// binary max-pool. Glue around the kernels (kernels/include/bnn_kernels.h).
+//
+// BCONV2D / BFULLY_CONNECTED inputs:
+//   0  x        BITS [N, H, W, C] (conv) or [..., K] (fully-connected)
+//   1  weights  BITS constant [O, KH, KW, C / groups] (conv) or [O, K]
+//   2, 3        the output transform (bnn_kernels.h), by output type:
+//               F32 or S8 output: multiplier F32 [O], bias F32 [O]
+//               BITS output:      threshold S32 [O], direction S32 [O]
+//               S32 output:       none
+// The fused activation of the options becomes the clamp.
+#include <string.h>
+
+#include "common.h"
+
+namespace bnn {
+namespace {
+
+// ---- shared: the output transform from the constants and options ----------
+
+bnn_status PrepareTransform(PrepareContext& ctx, const TensorDesc* out, uint32_t channels, fb::Activation act,
+                            float clip_min, float clip_max, bnn_output_transform* t) {
+  memset(t, 0, sizeof *t);
+  switch (out->dtype) {
+    case BNN_DTYPE_S32: t->type = BNN_OUTPUT_S32; return BNN_OK;
+    case BNN_DTYPE_BITS: {
+      t->type = BNN_OUTPUT_BITS;
+      if (bnn_status s = RequireConstant(ctx, ctx.input(2), "threshold (input 2)", BNN_DTYPE_S32, channels)) return s;
+      if (bnn_status s = RequireConstant(ctx, ctx.input(3), "direction (input 3)", BNN_DTYPE_S32, channels)) return s;
+      t->threshold = static_cast<const int32_t*>(ctx.input(2)->constant);
+      t->direction = static_cast<const int32_t*>(ctx.input(3)->constant);
+      return BNN_OK;
+    }
+    case BNN_DTYPE_F32:
+    case BNN_DTYPE_S8: {
+      t->type = out->dtype == BNN_DTYPE_F32 ? BNN_OUTPUT_F32 : BNN_OUTPUT_S8;
+      if (bnn_status s = RequireConstant(ctx, ctx.input(2), "multiplier (input 2)", BNN_DTYPE_F32, channels)) return s;
+      if (bnn_status s = RequireConstant(ctx, ctx.input(3), "bias (input 3)", BNN_DTYPE_F32, channels)) return s;
+      t->multiplier = static_cast<const float*>(ctx.input(2)->constant);
+      t->bias = static_cast<const float*>(ctx.input(3)->constant);
+      for (uint32_t c = 0; c < channels; ++c)
+        if (!isfinite(t->multiplier[c]) || !isfinite(t->bias[c]))
+          return ctx.Fail("multiplier or bias of channel %u is not finite", c);
+      return ActivationRange(ctx, act, clip_min, clip_max, &t->clamp_min, &t->clamp_max);
+    }
+    default: return ctx.Fail("output ('%s') type %s is not F32, S8, S32 or BITS", out->name, DtypeName(out->dtype));
+  }
+}
+
+// ---- BCONV2D ----------------------------------------------------------------
+
+struct BConvParams {
+  bnn_conv_shape shape;
+  bnn_output_transform transform;
+  const bnn_word* weights;  // canonical, in the model's data section
+};
+
+bnn_status BConvPrepare(PrepareContext& ctx) {
+  BConvParams* p = ctx.params<BConvParams>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* w = ctx.input(1);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_BITS, 4)) return s;
+  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_BITS, 4)) return s;
+  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
+  const fb::Conv2DOptions* o = ctx.op()->fb->options_as_Conv2DOptions();
+  bnn_conv_shape& s = p->shape;
+  memset(&s, 0, sizeof s);
+  s.batch = static_cast<uint32_t>(x->dims[0]);
+  s.in_h = static_cast<uint32_t>(x->dims[1]);
+  s.in_w = static_cast<uint32_t>(x->dims[2]);
+  s.in_c = static_cast<uint32_t>(x->dims[3]);
+  s.out_c = static_cast<uint32_t>(w->dims[0]);
+  s.kernel_h = static_cast<uint32_t>(w->dims[1]);
+  s.kernel_w = static_cast<uint32_t>(w->dims[2]);
+  if (o && o->groups() < 1) return ctx.Fail("groups %d must be at least 1", o->groups());
+  s.groups = o ? static_cast<uint32_t>(o->groups()) : 1;
+  if (bnn_status st = ConvGeometry(ctx, o, &s)) return st;
+  if ((o->kernel_h() && o->kernel_h() != w->dims[1]) || (o->kernel_w() && o->kernel_w() != w->dims[2]))
+    return ctx.Fail("options say a %dx%d kernel, the weights are %dx%d", o->kernel_h(), o->kernel_w(), w->dims[1], w->dims[2]);
+  if (s.in_c % s.groups || s.out_c % s.groups)
+    return ctx.Fail("%u groups do not divide %u input and %u output channels", s.groups, s.in_c, s.out_c);
+  if (static_cast<uint32_t>(w->dims[3]) != s.in_c / s.groups)
+    return ctx.Fail("weights have %d input channels per group, the input gives %u", w->dims[3], s.in_c / s.groups);
+  if (!bnn_conv_shape_valid(&s)) return ctx.Fail("the convolution has no output or too large a kernel");
+  if (!y) return ctx.Fail("output is missing");
+  const int32_t dims[4] = {x->dims[0], static_cast<int32_t>(bnn_conv_out_h(&s)),
+                           static_cast<int32_t>(bnn_conv_out_w(&s)), static_cast<int32_t>(s.out_c)};
+  if (bnn_status st = RequireShape(ctx, y, "output", 4, dims)) return st;
+  if (bnn_status st = PrepareTransform(ctx, y, s.out_c, o->activation(), o->clip_min(), o->clip_max(), &p->transform))
+    return st;
+  p->weights = static_cast<const bnn_word*>(w->constant);
+  ctx.op()->macs = static_cast<double>(dims[0]) * dims[1] * dims[2] * s.out_c * s.kernel_h * s.kernel_w *
+                   (s.in_c / s.groups);
+  return BNN_OK;
+}
+
+MemoryRequest BConvMemory(const OpDesc& op, const bnn_kernel_table* k) {
+  const BConvParams& p = Params<BConvParams>(op);
+  MemoryRequest r;
+  r.persistent_bytes = k->bconv2d_weights_size(&p.shape);
+  r.scratch_bytes = k->bconv2d_scratch_size(&p.shape);
+  return r;
+}
+
+void BConvInit(const OpDesc& op, const bnn_kernel_table* k, void* persistent) {
+  if (persistent)
+    k->bconv2d_pack_weights(&Params<BConvParams>(op).shape, Params<BConvParams>(op).weights, persistent);
+}
+
+void BConvEval(const EvalContext& ctx) {
+  const BConvParams& p = Params<BConvParams>(*ctx.op);
+  const void* weights = ctx.persistent ? ctx.persistent : p.weights;
+  ctx.kernels->bconv2d(&p.shape, ctx.in<const bnn_word>(0), weights, &p.transform, ctx.out<void>(0), ctx.scratch);
+}
+
+// ---- BFULLY_CONNECTED -------------------------------------------------------
+
+struct BFcParams {
+  bnn_gemm_shape shape;
+  bnn_output_transform transform;
+  const bnn_word* weights;
+};
+
+bnn_status BFcPrepare(PrepareContext& ctx) {
+  BFcParams* p = ctx.params<BFcParams>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* w = ctx.input(1);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_BITS, -1)) return s;
+  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_BITS, 2)) return s;
+  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
+  const int32_t k = x->dims[x->rank - 1];
+  if (w->dims[1] != k) return ctx.Fail("weights take %d inputs, the input has %d", w->dims[1], k);
+  const size_t rows = Elements(*x) / static_cast<size_t>(k);
+  if (rows > (1u << 24)) return ctx.Fail("%zu rows is too many", rows);
+  p->shape = {static_cast<uint32_t>(rows), static_cast<uint32_t>(w->dims[0]), static_cast<uint32_t>(k)};
+  if (!y) return ctx.Fail("output is missing");
+  int32_t dims[BNN_MAX_DIMS];
+  for (int i = 0; i < x->rank - 1; ++i) dims[i] = x->dims[i];
+  dims[x->rank - 1] = w->dims[0];
+  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, dims)) return s;
+  const fb::FullyConnectedOptions* o = ctx.op()->fb->options_as_FullyConnectedOptions();
+  if (bnn_status s = PrepareTransform(ctx, y, p->shape.n, o ? o->activation() : fb::Activation::NONE,
+                                      o ? o->clip_min() : 0, o ? o->clip_max() : 0, &p->transform))
+    return s;
+  p->weights = static_cast<const bnn_word*>(w->constant);
+  ctx.op()->macs = static_cast<double>(rows) * p->shape.n * p->shape.k;
+  return BNN_OK;
+}
+
+MemoryRequest BFcMemory(const OpDesc& op, const bnn_kernel_table* k) {
+  MemoryRequest r;
+  r.persistent_bytes = k->bgemm_weights_size(&Params<BFcParams>(op).shape);
+  return r;
+}
+
+void BFcInit(const OpDesc& op, const bnn_kernel_table* k, void* persistent) {
+  if (persistent)
+    k->bgemm_pack_weights(&Params<BFcParams>(op).shape, Params<BFcParams>(op).weights, persistent);
+}
+
+void BFcEval(const EvalContext& ctx) {
+  const BFcParams& p = Params<BFcParams>(*ctx.op);
+  const void* weights = ctx.persistent ? ctx.persistent : p.weights;
+  ctx.kernels->bgemm(&p.shape, ctx.in<const bnn_word>(0), weights, &p.transform, ctx.out<void>(0));
+}
+
+// ---- BMAXPOOL2D ---------------------------------------------------------------
+
+bnn_status BMaxPoolPrepare(PrepareContext& ctx) {
+  bnn_pool_shape* s = ctx.params<bnn_pool_shape>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status st = RequireTensor(ctx, x, "input 0", BNN_DTYPE_BITS, 4)) return st;
+  if (bnn_status st = RequireTensor(ctx, y, "output", BNN_DTYPE_BITS, 4)) return st;
+  memset(s, 0, sizeof *s);
+  s->batch = static_cast<uint32_t>(x->dims[0]);
+  s->in_h = static_cast<uint32_t>(x->dims[1]);
+  s->in_w = static_cast<uint32_t>(x->dims[2]);
+  s->channels = static_cast<uint32_t>(x->dims[3]);
+  if (bnn_status st = PoolGeometry(ctx, ctx.op()->fb->options_as_PoolOptions(), s)) return st;
+  const int32_t dims[4] = {x->dims[0], static_cast<int32_t>(bnn_pool_out_h(s)), static_cast<int32_t>(bnn_pool_out_w(s)),
+                           x->dims[3]};
+  return RequireShape(ctx, y, "output", 4, dims);
+}
+
+void BMaxPoolEval(const EvalContext& ctx) {
+  ctx.kernels->bmaxpool(&Params<bnn_pool_shape>(*ctx.op), ctx.in<const bnn_word>(0), ctx.out<bnn_word>(0));
+}
+
+// ---- BITPACK ------------------------------------------------------------------
+// x F32 or S8 [..., C] -> BITS [..., C]. Optional input 1 (F32 input only):
+// per-channel thresholds F32 [C] (x < threshold is -1), e.g. ReActNet's RSign.
+
+struct BitpackParams {
+  size_t rows, channels;
+  const float* threshold;
+  int8_t zero_point;
+  bool s8;
+};
+
+bnn_status BitpackPrepare(PrepareContext& ctx) {
+  BitpackParams* p = ctx.params<BitpackParams>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", -1, -1)) return s;
+  if (x->dtype != BNN_DTYPE_F32 && x->dtype != BNN_DTYPE_S8)
+    return ctx.Fail("input ('%s') is %s; bit-packing takes F32 or S8", x->name, DtypeName(x->dtype));
+  if (x->rank == 0) return ctx.Fail("input ('%s') needs a channel dimension", x->name);
+  if (bnn_status s = RequireTensor(ctx, y, "output", BNN_DTYPE_BITS, x->rank)) return s;
+  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
+  p->channels = static_cast<size_t>(x->dims[x->rank - 1]);
+  p->rows = Elements(*x) / p->channels;
+  p->s8 = x->dtype == BNN_DTYPE_S8;
+  p->zero_point = static_cast<int8_t>(x->zero_point);
+  p->threshold = nullptr;
+  if (const TensorDesc* t = ctx.input(1)) {
+    if (p->s8) return ctx.Fail("thresholds apply to F32 input only");
+    if (bnn_status s = RequireConstant(ctx, t, "thresholds (input 1)", BNN_DTYPE_F32, p->channels)) return s;
+    p->threshold = static_cast<const float*>(t->constant);
+  }
+  return BNN_OK;
+}
+
+void BitpackEval(const EvalContext& ctx) {
+  const BitpackParams& p = Params<BitpackParams>(*ctx.op);
+  if (p.s8)
+    ctx.kernels->bitpack_s8(ctx.in<const int8_t>(0), p.rows, p.channels, p.zero_point, ctx.out<bnn_word>(0));
+  else
+    ctx.kernels->bitpack_f32(ctx.in<const float>(0), p.rows, p.channels, p.threshold, ctx.out<bnn_word>(0));
+}
+
+}  // namespace
+
+extern const OpKernel kBConv2D = {"BCONV2D", BConvPrepare, BConvMemory, BConvInit, BConvEval};
+extern const OpKernel kBFullyConnected = {"BFULLY_CONNECTED", BFcPrepare, BFcMemory, BFcInit, BFcEval};
+extern const OpKernel kBMaxPool2D = {"BMAXPOOL2D", BMaxPoolPrepare, nullptr, nullptr, BMaxPoolEval};
+extern const OpKernel kBitpack = {"BITPACK", BitpackPrepare, nullptr, nullptr, BitpackEval};
+
+}  // namespace bnn

@@ -1,0 +1,235 @@
+// Real-valued element-wise operators on F32 tensors: activations, softmax,
+// add/multiply with broadcasting of a per-channel or scalar operand, and
+// int8 quantise/dequantise.
+#include <string.h>
+
+#include "common.h"
+
+namespace bnn {
+namespace {
+
+// ---- unary activations: y = f(x), same shape -------------------------------
+
+struct UnaryParams {
+  size_t count, channels;
+  float a, b;            // CLIP: [a, b]; LEAKY_RELU: alpha = a
+  const float* slope;    // PRELU: [channels] (or 1 shared)
+  size_t slope_count;
+};
+
+bnn_status UnaryShape(PrepareContext& ctx, UnaryParams* p) {
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_F32, -1)) return s;
+  if (bnn_status s = RequireTensor(ctx, y, "output", BNN_DTYPE_F32, -1)) return s;
+  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
+  p->count = Elements(*x);
+  p->channels = x->rank ? static_cast<size_t>(x->dims[x->rank - 1]) : 1;
+  return BNN_OK;
+}
+
+bnn_status ReluPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
+void ReluEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+bnn_status ClipPrepare(PrepareContext& ctx) {
+  UnaryParams* p = ctx.params<UnaryParams>();
+  if (bnn_status s = UnaryShape(ctx, p)) return s;
+  const fb::ClipOptions* o = ctx.op()->fb->options_as_ClipOptions();
+  if (!o) return ctx.Fail("clip options are missing");
+  if (!(o->min() <= o->max())) return ctx.Fail("clip range [%g, %g] is empty or NaN", o->min(), o->max());
+  p->a = o->min();
+  p->b = o->max();
+  return BNN_OK;
+}
+void ClipEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; ++i) y[i] = fminf(fmaxf(x[i], p.a), p.b);
+}
+
+bnn_status LeakyReluPrepare(PrepareContext& ctx) {
+  UnaryParams* p = ctx.params<UnaryParams>();
+  if (bnn_status s = UnaryShape(ctx, p)) return s;
+  const fb::LeakyReluOptions* o = ctx.op()->fb->options_as_LeakyReluOptions();
+  p->a = o ? o->alpha() : 0.01f;
+  if (!isfinite(p->a)) return ctx.Fail("alpha is not finite");
+  return BNN_OK;
+}
+void LeakyReluEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.a : x[i];
+}
+
+// PRELU: input 1 is the slope, F32 constant with one value per channel (last
+// dimension) or a single shared value.
+bnn_status PReluPrepare(PrepareContext& ctx) {
+  UnaryParams* p = ctx.params<UnaryParams>();
+  if (bnn_status s = UnaryShape(ctx, p)) return s;
+  const TensorDesc* slope = ctx.input(1);
+  if (bnn_status s = RequireTensor(ctx, slope, "slope (input 1)", BNN_DTYPE_F32, -1)) return s;
+  if (!slope->constant) return ctx.Fail("slope must be a constant");
+  p->slope_count = Elements(*slope);
+  if (p->slope_count != 1 && p->slope_count != p->channels)
+    return ctx.Fail("slope has %zu values; expected 1 or one per channel (%zu)", p->slope_count, p->channels);
+  p->slope = static_cast<const float*>(slope->constant);
+  return BNN_OK;
+}
+void PReluEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  if (p.slope_count == 1) {
+    for (size_t i = 0; i < p.count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.slope[0] : x[i];
+    return;
+  }
+  for (size_t i = 0; i < p.count; i += p.channels)
+    for (size_t c = 0; c < p.channels; ++c) y[i + c] = x[i + c] < 0.0f ? x[i + c] * p.slope[c] : x[i + c];
+}
+
+bnn_status SigmoidPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
+void SigmoidEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+// SOFTMAX over the last dimension, numerically stable (max subtracted).
+bnn_status SoftmaxPrepare(PrepareContext& ctx) {
+  UnaryParams* p = ctx.params<UnaryParams>();
+  if (bnn_status s = UnaryShape(ctx, p)) return s;
+  const fb::SoftmaxOptions* o = ctx.op()->fb->options_as_SoftmaxOptions();
+  p->a = o ? o->beta() : 1.0f;
+  if (!isfinite(p->a) || p->a <= 0.0f) return ctx.Fail("beta must be positive and finite");
+  return BNN_OK;
+}
+void SoftmaxEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; i += p.channels) {
+    float m = x[i];
+    for (size_t c = 1; c < p.channels; ++c) m = fmaxf(m, x[i + c]);
+    float sum = 0.0f;
+    for (size_t c = 0; c < p.channels; ++c) sum += (y[i + c] = expf(p.a * (x[i + c] - m)));
+    const float inv = 1.0f / sum;
+    for (size_t c = 0; c < p.channels; ++c) y[i + c] *= inv;
+  }
+}
+
+// ---- binary element-wise: ADD, MUL ---------------------------------------------
+// b is the same shape as a, one value per channel (last dimension) or one value.
+
+struct BinaryParams {
+  size_t count, b_count;
+  float lo, hi;
+};
+
+bnn_status BinaryPrepare(PrepareContext& ctx) {
+  BinaryParams* p = ctx.params<BinaryParams>();
+  const TensorDesc* a = ctx.input(0);
+  const TensorDesc* b = ctx.input(1);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, a, "input 0", BNN_DTYPE_F32, -1)) return s;
+  if (bnn_status s = RequireTensor(ctx, b, "input 1", BNN_DTYPE_F32, -1)) return s;
+  if (bnn_status s = RequireTensor(ctx, y, "output", BNN_DTYPE_F32, -1)) return s;
+  if (bnn_status s = RequireShape(ctx, y, "output", a->rank, a->dims)) return s;
+  p->count = Elements(*a);
+  p->b_count = Elements(*b);
+  const size_t channels = a->rank ? static_cast<size_t>(a->dims[a->rank - 1]) : 1;
+  if (!(SameShape(*a, *b) || p->b_count == 1 || (p->b_count == channels && b->dims[b->rank - 1] == a->dims[a->rank - 1])))
+    return ctx.Fail("input 1 ('%s') broadcasts to input 0 ('%s') neither fully, per channel nor as a scalar", b->name,
+                    a->name);
+  const fb::ElementwiseOptions* o = ctx.op()->fb->options_as_ElementwiseOptions();
+  return ActivationRange(ctx, o ? o->activation() : fb::Activation::NONE, o ? o->clip_min() : 0,
+                         o ? o->clip_max() : 0, &p->lo, &p->hi);
+}
+
+template <bool kMul>
+void BinaryEval(const EvalContext& ctx) {
+  const BinaryParams& p = Params<BinaryParams>(*ctx.op);
+  const float* a = ctx.in<const float>(0);
+  const float* b = ctx.in<const float>(1);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; i += p.b_count) {
+    const size_t n = p.count - i < p.b_count ? p.count - i : p.b_count;
+    for (size_t j = 0; j < n; ++j) {
+      const float v = kMul ? a[i + j] * b[j] : a[i + j] + b[j];
+      y[i + j] = fminf(fmaxf(v, p.lo), p.hi);
+    }
+  }
+}
+
+// ---- QUANTIZE (F32 -> S8/U8) and DEQUANTIZE (S8/U8 -> F32) ---------------------
+
+struct QuantParams {
+  size_t count;
+  float scale;
+  int32_t zero_point;
+  bool u8;
+};
+
+bnn_status QuantPrepare(PrepareContext& ctx, bool quantize) {
+  QuantParams* p = ctx.params<QuantParams>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", quantize ? BNN_DTYPE_F32 : -1, -1)) return s;
+  if (bnn_status s = RequireTensor(ctx, y, "output", quantize ? -1 : BNN_DTYPE_F32, x->rank)) return s;
+  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
+  const TensorDesc* q = quantize ? y : x;
+  if (q->dtype != BNN_DTYPE_S8 && q->dtype != BNN_DTYPE_U8)
+    return ctx.Fail("'%s' must be S8 or U8", q->name);
+  if (!(q->scale > 0.0f)) return ctx.Fail("'%s' has no quantisation scale", q->name);
+  p->count = Elements(*x);
+  p->scale = q->scale;
+  p->zero_point = q->zero_point;
+  p->u8 = q->dtype == BNN_DTYPE_U8;
+  return BNN_OK;
+}
+bnn_status QuantizePrepare(PrepareContext& ctx) { return QuantPrepare(ctx, true); }
+bnn_status DequantizePrepare(PrepareContext& ctx) { return QuantPrepare(ctx, false); }
+
+void QuantizeEval(const EvalContext& ctx) {
+  const QuantParams& p = Params<QuantParams>(*ctx.op);
+  const float* x = ctx.in<const float>(0);
+  const float lo = p.u8 ? 0.0f : -128.0f, hi = p.u8 ? 255.0f : 127.0f;
+  for (size_t i = 0; i < p.count; ++i) {
+    const float q = fminf(fmaxf(nearbyintf(x[i] / p.scale) + static_cast<float>(p.zero_point), lo), hi);
+    if (p.u8)
+      ctx.out<uint8_t>(0)[i] = static_cast<uint8_t>(q);
+    else
+      ctx.out<int8_t>(0)[i] = static_cast<int8_t>(q);
+  }
+}
+
+void DequantizeEval(const EvalContext& ctx) {
+  const QuantParams& p = Params<QuantParams>(*ctx.op);
+  float* y = ctx.out<float>(0);
+  for (size_t i = 0; i < p.count; ++i) {
+    const int32_t q = p.u8 ? ctx.in<const uint8_t>(0)[i] : ctx.in<const int8_t>(0)[i];
+    y[i] = static_cast<float>(q - p.zero_point) * p.scale;
+  }
+}
+
+}  // namespace
+
+extern const OpKernel kRelu = {"RELU", ReluPrepare, nullptr, nullptr, ReluEval};
+extern const OpKernel kClip = {"CLIP", ClipPrepare, nullptr, nullptr, ClipEval};
+extern const OpKernel kLeakyRelu = {"LEAKY_RELU", LeakyReluPrepare, nullptr, nullptr, LeakyReluEval};
+extern const OpKernel kPRelu = {"PRELU", PReluPrepare, nullptr, nullptr, PReluEval};
+extern const OpKernel kSigmoid = {"SIGMOID", SigmoidPrepare, nullptr, nullptr, SigmoidEval};
+extern const OpKernel kSoftmax = {"SOFTMAX", SoftmaxPrepare, nullptr, nullptr, SoftmaxEval};
+extern const OpKernel kAdd = {"ADD", BinaryPrepare, nullptr, nullptr, BinaryEval<false>};
+extern const OpKernel kMul = {"MUL", BinaryPrepare, nullptr, nullptr, BinaryEval<true>};
+extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval};
+extern const OpKernel kDequantize = {"DEQUANTIZE", DequantizePrepare, nullptr, nullptr, DequantizeEval};
+
+}  // namespace bnn

@@ -1,0 +1,75 @@
+// The operator interface. Each operator is a table of four functions:
+//   prepare  at model load: validate every parameter and shape, fill params;
+//   memory   at interpreter creation: persistent (re-packed weights) and
+//            scratch bytes for the chosen kernels;
+//   init     at interpreter creation: fill the persistent memory;
+//   eval     at invoke: run; never fails, never allocates.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bnn/bnn.h"
+#include "bnn_kernels.h"
+#include "error.h"
+
+struct bnn_model;
+
+namespace bnn {
+
+constexpr size_t kMaxOpParams = 320;
+
+struct TensorDesc;
+struct OpDesc;
+
+class PrepareContext {
+ public:
+  PrepareContext(const bnn_model* model, OpDesc* op, ErrorBuffer* error)
+      : model_(model), op_(op), error_(error) {}
+  // nullptr when the operator has fewer tensors or the index is -1 (absent).
+  const TensorDesc* input(int i) const;
+  const TensorDesc* output(int i) const;
+  int num_inputs() const;
+  int num_outputs() const;
+  OpDesc* op() const { return op_; }
+  // "operator #3 (BCONV2D 'stage1.conv2'): <message>", status INVALID_MODEL.
+  bnn_status Fail(const char* format, ...) BNN_PRINTF(2, 3);
+  template <class P>
+  P* params() const;
+
+ private:
+  const bnn_model* model_;
+  OpDesc* op_;
+  ErrorBuffer* error_;
+};
+
+struct MemoryRequest {
+  size_t persistent_bytes = 0;
+  size_t scratch_bytes = 0;
+};
+
+struct EvalContext {
+  const OpDesc* op;
+  const bnn_kernel_table* kernels;
+  void* const* data;  // every tensor's data, by tensor index
+  void* persistent;   // this operator's, 64-byte aligned (or nullptr)
+  void* scratch;      // this operator's, 64-byte aligned (or nullptr)
+
+  template <class T>
+  T* in(int i) const;
+  template <class T>
+  T* out(int i) const;
+};
+
+struct OpKernel {
+  const char* type_name;
+  bnn_status (*prepare)(PrepareContext& ctx);
+  MemoryRequest (*memory)(const OpDesc& op, const bnn_kernel_table* kernels);  // optional
+  void (*init)(const OpDesc& op, const bnn_kernel_table* kernels, void* persistent);  // optional
+  void (*eval)(const EvalContext& ctx);
+};
+
+// The kernel for an fb::OpType value, or nullptr when this build has none.
+const OpKernel* FindOpKernel(int op_type);
+
+}  // namespace bnn

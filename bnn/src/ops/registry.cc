@@ -1,0 +1,31 @@
+// The operator table: fb::OpType -> kernel. One switch, one place.
+#include "../model.h"
+
+namespace bnn {
+
+extern const OpKernel kBConv2D, kBFullyConnected, kBMaxPool2D, kBitpack;
+extern const OpKernel kRelu, kClip, kLeakyRelu, kPRelu, kSigmoid, kSoftmax, kAdd, kMul, kQuantize, kDequantize;
+extern const OpKernel kReshape;
+
+const OpKernel* FindOpKernel(int op_type) {
+  switch (static_cast<fb::OpType>(op_type)) {
+    case fb::OpType::BCONV2D: return &kBConv2D;
+    case fb::OpType::BFULLY_CONNECTED: return &kBFullyConnected;
+    case fb::OpType::BMAXPOOL2D: return &kBMaxPool2D;
+    case fb::OpType::BITPACK: return &kBitpack;
+    case fb::OpType::RELU: return &kRelu;
+    case fb::OpType::CLIP: return &kClip;
+    case fb::OpType::LEAKY_RELU: return &kLeakyRelu;
+    case fb::OpType::PRELU: return &kPRelu;
+    case fb::OpType::SIGMOID: return &kSigmoid;
+    case fb::OpType::SOFTMAX: return &kSoftmax;
+    case fb::OpType::ADD: return &kAdd;
+    case fb::OpType::MUL: return &kMul;
+    case fb::OpType::QUANTIZE: return &kQuantize;
+    case fb::OpType::DEQUANTIZE: return &kDequantize;
+    case fb::OpType::RESHAPE: return &kReshape;
+    default: return nullptr;
+  }
+}
+
+}  // namespace bnn
