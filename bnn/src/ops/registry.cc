@@ -5,7 +5,7 @@ namespace bnn {
 
 extern const OpKernel kBConv2D, kBFullyConnected, kBMaxPool2D, kBitpack;
 extern const OpKernel kRelu, kClip, kLeakyRelu, kPRelu, kSigmoid, kSoftmax, kAdd, kMul, kQuantize, kDequantize;
-extern const OpKernel kReshape;
+extern const OpKernel kReshape, kConcat, kTranspose, kPad, kResize;
 
 const OpKernel* FindOpKernel(int op_type) {
   switch (static_cast<fb::OpType>(op_type)) {
@@ -24,6 +24,10 @@ const OpKernel* FindOpKernel(int op_type) {
     case fb::OpType::QUANTIZE: return &kQuantize;
     case fb::OpType::DEQUANTIZE: return &kDequantize;
     case fb::OpType::RESHAPE: return &kReshape;
+    case fb::OpType::CONCAT: return &kConcat;
+    case fb::OpType::TRANSPOSE: return &kTranspose;
+    case fb::OpType::PAD: return &kPad;
+    case fb::OpType::RESIZE: return &kResize;
     default: return nullptr;
   }
 }

@@ -1,0 +1,275 @@
+// Each real-valued and data-movement operator, in a one-operator model,
+// against a plain loop written here.
+#include <catch2/catch.hpp>
+
+#include <math.h>
+#include <string.h>
+
+#include <random>
+#include <vector>
+
+#include "bnn/bnn.h"
+#include "bnn/model_builder.hpp"
+
+using bnn::fb::DataType;
+using bnn::fb::OpType;
+
+namespace {
+
+std::vector<float> Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = g(rng);
+  return v;
+}
+
+// Builds, loads and runs a model with F32 inputs; returns output 0's bytes.
+std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std::vector<float>>& inputs) {
+  const std::vector<uint8_t> file = b.Finish();
+  void* p = nullptr;
+  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+  memcpy(p, file.data(), file.size());
+  bnn_model* m = nullptr;
+  const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
+  INFO(bnn_last_load_error());
+  REQUIRE(s == BNN_OK);
+  bnn_interpreter* it = nullptr;
+  REQUIRE(bnn_interpreter_create(m, nullptr, &it) == BNN_OK);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    memcpy(bnn_interpreter_input(it, static_cast<int>(i)), inputs[i].data(), inputs[i].size() * sizeof(float));
+  REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
+  bnn_tensor_info info;
+  bnn_model_output_info(m, 0, &info);
+  const uint8_t* out = static_cast<const uint8_t*>(bnn_interpreter_output(it, 0));
+  std::vector<uint8_t> bytes(out, out + info.bytes);
+  bnn_interpreter_free(it);
+  bnn_model_free(m);
+  free(p);
+  return bytes;
+}
+
+std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
+  std::vector<float> v(bytes.size() / 4);
+  memcpy(v.data(), bytes.data(), bytes.size());
+  return v;
+}
+
+// One unary F32 operator on [2,3,4,5].
+std::vector<float> Unary(OpType type, bnn::fb::OptionsUnion options, const std::vector<float>& x,
+                         const std::vector<float>* slope = nullptr) {
+  bnn::ModelBuilder b;
+  const int in = b.Tensor("x", DataType::F32, {2, 3, 4, 5});
+  const int out = b.Tensor("y", DataType::F32, {2, 3, 4, 5});
+  std::vector<int32_t> ins = {in};
+  if (slope) ins.push_back(b.ConstantF32("slope", {static_cast<int32_t>(slope->size())}, *slope));
+  b.Input(in);
+  b.Output(out);
+  b.Op(type, ins, {out}, std::move(options));
+  return Floats(RunModel(b, {x}));
+}
+
+}  // namespace
+
+TEST_CASE("activations", "[ops]") {
+  const std::vector<float> x = Random(120, 1);
+  std::vector<float> y = Unary(OpType::RELU, {}, x);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == (x[i] > 0 ? x[i] : 0.0f));
+
+  bnn::fb::ClipOptionsT clip;
+  clip.min = -1.0f;
+  clip.max = 0.5f;
+  y = Unary(OpType::CLIP, bnn::Options(clip), x);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == fminf(fmaxf(x[i], -1.0f), 0.5f));
+
+  bnn::fb::LeakyReluOptionsT leaky;
+  leaky.alpha = 0.125f;
+  y = Unary(OpType::LEAKY_RELU, bnn::Options(leaky), x);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == (x[i] < 0 ? x[i] * 0.125f : x[i]));
+
+  const std::vector<float> slope = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+  y = Unary(OpType::PRELU, {}, x, &slope);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == (x[i] < 0 ? x[i] * slope[i % 5] : x[i]));
+
+  y = Unary(OpType::SIGMOID, {}, x);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == Approx(1.0 / (1.0 + exp(-x[i]))).epsilon(1e-6));
+
+  y = Unary(OpType::SOFTMAX, {}, x);
+  for (size_t r = 0; r < 24; ++r) {
+    double sum = 0, m = -1e30;
+    for (int c = 0; c < 5; ++c) m = std::max<double>(m, x[r * 5 + c]);
+    for (int c = 0; c < 5; ++c) sum += exp(x[r * 5 + c] - m);
+    for (int c = 0; c < 5; ++c) CHECK(y[r * 5 + c] == Approx(exp(x[r * 5 + c] - m) / sum).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("add and multiply broadcast a full, per-channel or scalar operand", "[ops]") {
+  const std::vector<float> a = Random(120, 2);
+  for (int32_t n : {120, 5, 1}) {
+    const std::vector<float> bv = Random(static_cast<size_t>(n), 3);
+    for (OpType type : {OpType::ADD, OpType::MUL}) {
+      bnn::ModelBuilder b;
+      const int x = b.Tensor("a", DataType::F32, {2, 3, 4, 5});
+      const int y = b.Tensor("b", DataType::F32, n == 120 ? std::vector<int32_t>{2, 3, 4, 5} : std::vector<int32_t>{n});
+      const int out = b.Tensor("y", DataType::F32, {2, 3, 4, 5});
+      b.Input(x);
+      b.Input(y);
+      b.Output(out);
+      bnn::fb::ElementwiseOptionsT o;
+      o.activation = bnn::fb::Activation::RELU6;
+      b.Op(type, {x, y}, {out}, bnn::Options(o));
+      const std::vector<float> got = Floats(RunModel(b, {a, bv}));
+      for (size_t i = 0; i < a.size(); ++i) {
+        const float v = type == OpType::ADD ? a[i] + bv[i % static_cast<size_t>(n)] : a[i] * bv[i % static_cast<size_t>(n)];
+        CHECK(got[i] == fminf(fmaxf(v, 0.0f), 6.0f));
+      }
+    }
+  }
+}
+
+TEST_CASE("concat, transpose, pad, reshape", "[ops]") {
+  const std::vector<float> a = Random(2 * 3 * 4, 4), c = Random(2 * 2 * 4, 5);
+  {
+    bnn::ModelBuilder b;
+    const int x = b.Tensor("a", DataType::F32, {2, 3, 4});
+    const int y = b.Tensor("c", DataType::F32, {2, 2, 4});
+    const int out = b.Tensor("y", DataType::F32, {2, 5, 4});
+    b.Input(x);
+    b.Input(y);
+    b.Output(out);
+    bnn::fb::ConcatOptionsT o;
+    o.axis = 1;
+    b.Op(OpType::CONCAT, {x, y}, {out}, bnn::Options(o));
+    const std::vector<float> got = Floats(RunModel(b, {a, c}));
+    for (int n = 0; n < 2; ++n)
+      for (int i = 0; i < 5; ++i)
+        for (int k = 0; k < 4; ++k)
+          CHECK(got[(n * 5 + i) * 4 + k] == (i < 3 ? a[(n * 3 + i) * 4 + k] : c[(n * 2 + i - 3) * 4 + k]));
+  }
+  {
+    bnn::ModelBuilder b;
+    const int x = b.Tensor("a", DataType::F32, {2, 3, 4});
+    const int out = b.Tensor("y", DataType::F32, {4, 2, 3});
+    b.Input(x);
+    b.Output(out);
+    bnn::fb::TransposeOptionsT o;
+    o.perm = {2, 0, 1};
+    b.Op(OpType::TRANSPOSE, {x}, {out}, bnn::Options(o));
+    const std::vector<float> got = Floats(RunModel(b, {a}));
+    for (int k = 0; k < 4; ++k)
+      for (int n = 0; n < 2; ++n)
+        for (int i = 0; i < 3; ++i) CHECK(got[(k * 2 + n) * 3 + i] == a[(n * 3 + i) * 4 + k]);
+  }
+  {
+    bnn::ModelBuilder b;
+    const int x = b.Tensor("a", DataType::F32, {2, 3, 4});
+    const int out = b.Tensor("y", DataType::F32, {3, 3, 7});
+    b.Input(x);
+    b.Output(out);
+    bnn::fb::PadOptionsT o;
+    o.pads = {1, 0, 2, 0, 0, 1};
+    o.value = -5.0f;
+    b.Op(OpType::PAD, {x}, {out}, bnn::Options(o));
+    const std::vector<float> got = Floats(RunModel(b, {a}));
+    for (int n = 0; n < 3; ++n)
+      for (int i = 0; i < 3; ++i)
+        for (int k = 0; k < 7; ++k) {
+          const bool inside = n >= 1 && k >= 2 && k < 6;
+          CHECK(got[(n * 3 + i) * 7 + k] == (inside ? a[((n - 1) * 3 + i) * 4 + k - 2] : -5.0f));
+        }
+  }
+  {
+    bnn::ModelBuilder b;
+    const int x = b.Tensor("a", DataType::F32, {2, 3, 4});
+    const int out = b.Tensor("y", DataType::F32, {6, 4});
+    b.Input(x);
+    b.Output(out);
+    b.Op(OpType::RESHAPE, {x}, {out});
+    CHECK(Floats(RunModel(b, {a})) == a);
+  }
+}
+
+TEST_CASE("resize nearest and bilinear", "[ops]") {
+  const std::vector<float> a = Random(1 * 3 * 4 * 2, 6);
+  for (bool bilinear : {false, true})
+    for (int mode = 0; mode < 3; ++mode) {
+      bnn::ModelBuilder b;
+      const int x = b.Tensor("a", DataType::F32, {1, 3, 4, 2});
+      const int out = b.Tensor("y", DataType::F32, {1, 6, 7, 2});
+      b.Input(x);
+      b.Output(out);
+      bnn::fb::ResizeOptionsT o;
+      o.out_h = 6;
+      o.out_w = 7;
+      o.mode = bilinear ? bnn::fb::ResizeMode::BILINEAR : bnn::fb::ResizeMode::NEAREST;
+      o.align_corners = mode == 1;
+      o.half_pixel_centers = mode == 2;
+      b.Op(OpType::RESIZE, {x}, {out}, bnn::Options(o));
+      const std::vector<float> got = Floats(RunModel(b, {a}));
+      auto src = [&](int o_, int in, int out_) {
+        double s = mode == 1 ? o_ * double(in - 1) / (out_ - 1) : mode == 2 ? (o_ + 0.5) * in / out_ - 0.5 : double(o_) * in / out_;
+        return std::max(s, 0.0);
+      };
+      for (int oy = 0; oy < 6; ++oy)
+        for (int ox = 0; ox < 7; ++ox)
+          for (int k = 0; k < 2; ++k) {
+            const double sy = src(oy, 3, 6), sx = src(ox, 4, 7);
+            const int y0 = std::min(int(floor(sy)), 2), x0 = std::min(int(floor(sx)), 3);
+            const int y1 = std::min(y0 + 1, 2), x1 = std::min(x0 + 1, 3);
+            auto at = [&](int yy, int xx) { return double(a[(yy * 4 + xx) * 2 + k]); };
+            double want = at(y0, x0);
+            if (bilinear) {
+              const double fy = sy - y0, fx = sx - x0;
+              const double top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+              const double bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+              want = top + (bottom - top) * fy;
+            }
+            INFO("bilinear " << bilinear << " mode " << mode << " at " << oy << "," << ox);
+            CHECK(got[(oy * 7 + ox) * 2 + k] == Approx(want).margin(1e-5));
+          }
+    }
+}
+
+TEST_CASE("quantize and dequantize round-trip through int8", "[ops]") {
+  const std::vector<float> x = Random(40, 7);
+  bnn::ModelBuilder b;
+  const int in = b.Tensor("x", DataType::F32, {40});
+  const int q = b.Tensor("q", DataType::S8, {40}, 0.05f, 3);
+  const int out = b.Tensor("y", DataType::F32, {40});
+  b.Input(in);
+  b.Output(out);
+  b.Op(OpType::QUANTIZE, {in}, {q});
+  b.Op(OpType::DEQUANTIZE, {q}, {out});
+  const std::vector<float> got = Floats(RunModel(b, {x}));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float qv = fminf(fmaxf(nearbyintf(x[i] / 0.05f) + 3.0f, -128.0f), 127.0f);
+    CHECK(got[i] == (qv - 3.0f) * 0.05f);
+  }
+}
+
+TEST_CASE("binary fully-connected with bit and float outputs", "[ops]") {
+  std::mt19937 rng(8);
+  std::bernoulli_distribution coin(0.5);
+  std::vector<float> x(3 * 100), w(37 * 100);
+  for (float& v : x) v = coin(rng) ? 1.0f : -1.0f;
+  for (float& v : w) v = coin(rng) ? 1.0f : -1.0f;
+  std::vector<float> mult(37, 0.5f), bias(37, -1.0f);
+  bnn::ModelBuilder b;
+  const int in = b.Tensor("x", DataType::F32, {3, 100});
+  const int bits = b.Tensor("x.bits", DataType::BITS, {3, 100});
+  const int wt = b.ConstantBits("w", {37, 100}, w);
+  const int m = b.ConstantF32("m", {37}, mult);
+  const int bi = b.ConstantF32("b", {37}, bias);
+  const int out = b.Tensor("y", DataType::F32, {3, 37});
+  b.Input(in);
+  b.Output(out);
+  b.Op(OpType::BITPACK, {in}, {bits});
+  b.Op(OpType::BFULLY_CONNECTED, {bits, wt, m, bi}, {out});
+  const std::vector<float> got = Floats(RunModel(b, {x}));
+  for (int r = 0; r < 3; ++r)
+    for (int j = 0; j < 37; ++j) {
+      float dot = 0;
+      for (int k = 0; k < 100; ++k) dot += x[r * 100 + k] * w[j * 100 + k];
+      CHECK(got[r * 37 + j] == dot * 0.5f - 1.0f);
+    }
+}
