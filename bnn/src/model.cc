@@ -245,6 +245,9 @@ bnn_status LoadOps(bnn_model* m, ErrorBuffer* err) {
       return Fail(err, BNN_ERROR_INVALID_MODEL, "graph output %d ('%s') is never written", i, d.name);
     d.last_use = m->num_ops;
   }
+  // Inputs stay intact through an invoke (callers may read them back or
+  // invoke again without rewriting them), so nothing else may reuse them.
+  for (int i = 0; i < m->num_inputs; ++i) m->tensors[m->inputs[i]].last_use = m->num_ops;
   return BNN_OK;
 }
 

@@ -137,8 +137,9 @@ size_t bnn_interpreter_packed_weights_bytes(const bnn_interpreter* interpreter);
 const char* bnn_interpreter_kernels(const bnn_interpreter* interpreter);
 
 /* Tensor data in the arena: write inputs before bnn_interpreter_invoke, read
- * outputs after. Inputs and outputs are in the model's internal layout
- * (NHWC); bnn-run shows how to convert from NCHW. */
+ * outputs after. Inputs are left intact by invoke (invoking again reuses
+ * them); outputs stay valid until the next invoke. Both are in the model's
+ * internal layout (NHWC); bnn-run shows how to convert from NCHW. */
 void* bnn_interpreter_input(bnn_interpreter* interpreter, int index);
 const void* bnn_interpreter_output(const bnn_interpreter* interpreter, int index);
 
