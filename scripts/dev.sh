@@ -5,8 +5,9 @@
 #   scripts/dev.sh test   runs every test: native (every x86 SIMD target this
 #                         CPU has), aarch64 under qemu (SVE/SVE2 and NEON-only
 #                         CPUs), armv7 NEON under qemu, the C reference on a
-#                         Cortex-M4 under qemu-system-arm; ends with
-#                         "N passed, N failed".
+#                         Cortex-M4 under qemu-system-arm, everything again
+#                         under ASan+UBSan, and a bounded libFuzzer run over
+#                         the model loader; ends with "N passed, N failed".
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,11 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev
             libflatbuffers-dev flatbuffers-compiler)
-CROSS_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
-            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64)
+TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
+           libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev)
+# UBSan reports must fail the test, not just print.
+SANITIZE=(-Db_sanitize=address,undefined -Db_lundef=false
+          -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all)
 
 # Installs the named packages that are not installed yet.
 install_missing() {
@@ -64,7 +68,7 @@ case "$cmd" in
     ./build/apps/bnn-selfcheck
     ;;
   test)
-    install_missing "${BUILD_PKGS[@]}" "${CROSS_PKGS[@]}"
+    install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
     rm -f build*/meson-logs/testlog*.json
     setup build
     run_tests build testlog
@@ -76,6 +80,13 @@ case "$cmd" in
     setup build-cortex-m4 --cross-file cross/cortex-m4.ini -Dsimd=none -Dtests=disabled \
       -Dbenchmarks=disabled -Dmcu_tests=true
     run_tests build-cortex-m4 testlog
+    # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+    setup build-asan "${SANITIZE[@]}" -Dbenchmarks=disabled
+    run_tests build-asan testlog
+    # libFuzzer over the loader and interpreter, for a bounded time.
+    CC=clang CXX=clang++ setup build-fuzz -Dfuzzing=true -Dfuzz_seconds=60 "${SANITIZE[@]}" \
+      -Dtests=disabled -Dbenchmarks=disabled
+    run_tests build-fuzz testlog
     python3 scripts/test-summary.py build*/meson-logs/testlog*.json
     ;;
   *)
