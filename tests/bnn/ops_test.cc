@@ -273,3 +273,21 @@ TEST_CASE("binary fully-connected with bit and float outputs", "[ops]") {
       CHECK(got[r * 37 + j] == dot * 0.5f - 1.0f);
     }
 }
+
+TEST_CASE("a transpose of a scalar is refused at load (fuzzer regression)", "[ops]") {
+  bnn::ModelBuilder b;
+  const int x = b.Tensor("x", DataType::F32, {});
+  const int y = b.Tensor("y", DataType::F32, {});
+  b.Input(x);
+  b.Output(y);
+  bnn::fb::TransposeOptionsT o;
+  b.Op(OpType::TRANSPOSE, {x}, {y}, bnn::Options(o));
+  const std::vector<uint8_t> file = b.Finish();
+  void* p = nullptr;
+  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+  memcpy(p, file.data(), file.size());
+  bnn_model* m = nullptr;
+  CHECK(bnn_model_load_buffer(p, file.size(), &m) == BNN_ERROR_INVALID_MODEL);
+  CHECK(std::string(bnn_last_load_error()).find("scalar") != std::string::npos);
+  free(p);
+}

@@ -103,6 +103,7 @@ bnn_status TransposePrepare(PrepareContext& ctx) {
   const TensorDesc* y = ctx.output(0);
   if (bnn_status s = RequireElements(ctx, x, "input 0")) return s;
   if (bnn_status s = RequireTensor(ctx, y, "output", x->dtype, x->rank)) return s;
+  if (x->rank == 0) return ctx.Fail("a scalar has nothing to transpose");  // found by the fuzzer
   const fb::TransposeOptions* o = ctx.op()->fb->options_as_TransposeOptions();
   if (!o || !o->perm() || static_cast<int>(o->perm()->size()) != x->rank)
     return ctx.Fail("the permutation must list all %d dimensions", x->rank);
