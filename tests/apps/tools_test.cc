@@ -37,10 +37,13 @@ Output Run(const std::string& command) {
   return o;
 }
 
+// The tool's path; in cross builds prefixed by the emulator Meson names
+// (there is no binfmt_misc here to run foreign binaries directly).
 std::string Tool(const char* var) {
   const char* p = getenv(var);
   REQUIRE(p != nullptr);
-  return p;
+  const char* wrapper = getenv("MESON_EXE_WRAPPER");
+  return wrapper && *wrapper ? std::string(wrapper) + " " + p : std::string(p);
 }
 
 const std::string kDir = "bnn_tools_test_files";
