@@ -7,6 +7,10 @@
 //   bconv3x3_f32/<HxWxC>/<target>   the same with float output (first stage)
 //   bgemm/<MxKxN>/<target>          fully connected, M rows of K bits -> N
 //   bitpack_f32/<HxWxC>/<target>    float NHWC -> packed bits
+//   fconv/7x7s2_224x224x3->64/<target>
+//                                   the float first layer (ResNet/Bi-Real-Net stem):
+//                                   7x7, stride 2, pad 3, bias + ReLU; counter
+//                                   GMAC_per_s (float MACs, per CPU second)
 //   popcount_ceiling/<target>       popcount(a XOR b), 2 x 8 KiB in L1 (ceiling-hwy.cc):
 //                                   the yardstick report.py divides by
 //   popcount_broadcast/<target>     the convolution's loop shape (one weight vector
@@ -279,6 +283,66 @@ void BM_BitpackF32(benchmark::State& state, const bnn_kernel_table* k, Stage st)
 }
 
 // ---------------------------------------------------------------------------
+// Float convolution (the real-valued first layer)
+
+struct FConvCase {
+  const char* name;
+  bnn_conv_shape shape;
+};
+
+bnn_conv_shape FloatStem() {
+  bnn_conv_shape s;
+  memset(&s, 0, sizeof(s));
+  s.batch = 1;
+  s.in_h = s.in_w = 224;
+  s.in_c = 3;
+  s.out_c = 64;
+  s.kernel_h = s.kernel_w = 7;
+  s.stride_h = s.stride_w = 2;
+  s.dilation_h = s.dilation_w = 1;
+  s.groups = 1;
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 3;  // PyTorch's padding=3: 112x112
+  return s;
+}
+
+void BM_FConv(benchmark::State& state, const bnn_kernel_table* k, FConvCase fc) {
+  const bnn_conv_shape& s = fc.shape;
+  if (!bnn_fconv_shape_valid(&s)) abort();
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> input(static_cast<size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+  std::vector<float> canonical(static_cast<size_t>(s.out_c) * s.kernel_h * s.kernel_w *
+                               (s.in_c / s.groups));
+  std::vector<float> bias(s.out_c);
+  for (auto& x : input) x = dist(rng);
+  for (auto& x : canonical) x = dist(rng) * 0.1f;
+  for (auto& x : bias) x = dist(rng);
+  const size_t weight_bytes = k->fconv2d_weights_size(&s);
+  AlignedPtr weights;
+  if (weight_bytes == 0) {  // canonical weights in place (the reference)
+    weights = AlignedAlloc(canonical.size() * sizeof(float));
+    memcpy(weights.get(), canonical.data(), canonical.size() * sizeof(float));
+  } else {
+    weights = AlignedAlloc(weight_bytes);
+    k->fconv2d_pack_weights(&s, canonical.data(), weights.get());
+  }
+  AlignedPtr scratch = AlignedAlloc(k->fconv2d_scratch_size(&s));
+  AlignedPtr output = AlignedAlloc(static_cast<size_t>(s.batch) * bnn_conv_out_h(&s) *
+                                   bnn_conv_out_w(&s) * s.out_c * sizeof(float));
+  for (auto _ : state) {
+    k->fconv2d(&s, input.data(), weights.get(), bias.data(), 0.0f, INFINITY,
+               static_cast<float*>(output.get()), scratch.get());
+    benchmark::DoNotOptimize(output.get());
+    benchmark::ClobberMemory();
+  }
+  const double macs = ConvMacs(s);
+  state.counters["MACs"] = benchmark::Counter(macs);
+  state.counters["GMAC_per_s"] =
+      benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * macs));
+}
+
+// ---------------------------------------------------------------------------
 // The popcount ceiling
 
 #if BNN_BENCH_HAVE_CEILING
@@ -375,6 +439,13 @@ void RegisterAll() {
     benchmark::RegisterBenchmark(Name("bitpack_f32", kStages[0].name, k->name).c_str(),
                                  BM_BitpackF32, k, kStages[0])
         ->Unit(benchmark::kMicrosecond);
+  }
+
+  const FConvCase stem = {"7x7s2_224x224x3->64", FloatStem()};
+  for (size_t i = 0; i < n; ++i) {
+    const bnn_kernel_table* k = tables[i];
+    benchmark::RegisterBenchmark(Name("fconv", stem.name, k->name).c_str(), BM_FConv, k, stem)
+        ->Unit(benchmark::kMillisecond);
   }
 
   std::string names;

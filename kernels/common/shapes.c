@@ -81,3 +81,9 @@ int bnn_pool_shape_valid(const bnn_pool_shape* s) {
     return 0;
   return bnn_pool_out_h(s) && bnn_pool_out_w(s);
 }
+
+int bnn_fconv_shape_valid(const bnn_conv_shape* s) {
+  bnn_conv_shape known = *s;
+  known.pad_value = BNN_PAD_ZERO; /* ignored by float convolutions */
+  return bnn_conv_shape_valid(&known);
+}

@@ -9,15 +9,39 @@
 #include "kernels/bconv/bconv-inl.h"
 #include "kernels/bitpack/bitpack-inl.h"
 #include "kernels/bmaxpool/bmaxpool-inl.h"
+#include "kernels/felementwise/felementwise-inl.h"
+#include "kernels/fconv/fconv-inl.h"
+#include "kernels/fpool/fpool-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace bnn {
 namespace HWY_NAMESPACE {
 
+// Float entries: Highway where the target gives the float contract's bits
+// (BNN_F32_FMA for conv/FC, BNN_F32_EXACT for the rest), the C reference
+// under the same names elsewhere (see kernels/common/f32-inl.h).
 const bnn_kernel_table kTable = {
-    hwy::TargetName(HWY_TARGET), BitpackF32,      BitpackS8,       ConvWeightsSize,
-    ConvPackWeights,             ConvScratchSize, BConv2D,         GemmWeightsSize,
-    GemmPackWeights,             BGemm,           BMaxPool,
+    hwy::TargetName(HWY_TARGET),
+    BitpackF32,
+    BitpackS8,
+    ConvWeightsSize,
+    ConvPackWeights,
+    ConvScratchSize,
+    BConv2D,
+    GemmWeightsSize,
+    GemmPackWeights,
+    BGemm,
+    BMaxPool,
+    FConvWeightsSize,
+    FConvPackWeights,
+    FConvScratchSize,
+    FConv2D,
+    FFcWeightsSize,
+    FFcPackWeights,
+    FFc,
+    MaxPoolF32,
+    AvgPoolF32,
+    AddF32,
 };
 
 const bnn_kernel_table* Table() { return &kTable; }

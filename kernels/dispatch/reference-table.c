@@ -18,10 +18,43 @@ static void gemm(const bnn_gemm_shape* s, const bnn_word* a, const void* weights
   bnn_bgemm_ref(s, a, (const bnn_word*)weights, t, output);
 }
 
+static void fconv_no_pack(const bnn_conv_shape* s, const float* c, void* p) { (void)s; (void)c; (void)p; }
+static void ffc_no_pack(const bnn_gemm_shape* s, const float* c, void* p) { (void)s; (void)c; (void)p; }
+
+static void fconv(const bnn_conv_shape* s, const float* input, const void* weights,
+                  const float* bias, float clamp_min, float clamp_max, float* output,
+                  void* scratch) {
+  (void)scratch;
+  bnn_fconv2d_ref(s, input, (const float*)weights, bias, clamp_min, clamp_max, output);
+}
+
+static void ffc(const bnn_gemm_shape* s, const float* a, const void* weights, const float* bias,
+                float clamp_min, float clamp_max, float* output) {
+  bnn_ffc_ref(s, a, (const float*)weights, bias, clamp_min, clamp_max, output);
+}
+
 static const bnn_kernel_table kReference = {
-    "reference",     bnn_bitpack_f32_ref, bnn_bitpack_s8_ref, conv_no_weights, conv_no_pack,
-    conv_no_scratch, conv,                gemm_no_weights,    gemm_no_pack,    gemm,
+    "reference",
+    bnn_bitpack_f32_ref,
+    bnn_bitpack_s8_ref,
+    conv_no_weights,
+    conv_no_pack,
+    conv_no_scratch,
+    conv,
+    gemm_no_weights,
+    gemm_no_pack,
+    gemm,
     bnn_bmaxpool_ref,
+    conv_no_weights,
+    fconv_no_pack,
+    conv_no_scratch,
+    fconv,
+    gemm_no_weights,
+    ffc_no_pack,
+    ffc,
+    bnn_maxpool_f32_ref,
+    bnn_avgpool_f32_ref,
+    bnn_add_f32_ref,
 };
 
 const bnn_kernel_table* bnn_kernels_reference(void) { return &kReference; }

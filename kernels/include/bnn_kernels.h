@@ -1,4 +1,7 @@
-/* bnn_kernels.h - the binary kernels: contracts, parameters, preconditions.
+/* bnn_kernels.h - the kernels: contracts, parameters, preconditions.
+ *
+ * Binary kernels first (the bit contract below); the real-valued (float32)
+ * kernels have their own section and THE FLOAT CONTRACT.
  *
  * Kernels are pure functions over caller-owned buffers: they never allocate,
  * never fail and never report errors. Callers (the runtime) validate shapes
@@ -183,6 +186,97 @@ int bnn_pool_shape_valid(const bnn_pool_shape* s);
 void bnn_bmaxpool_ref(const bnn_pool_shape* s, const bnn_word* input, bnn_word* output);
 
 /* ---------------------------------------------------------------------------
+ * Real-valued (float32) kernels: the layers around the binary ones (the first
+ * convolution, real-valued shortcuts and downsampling, pooling, the classifier).
+ *
+ * THE FLOAT CONTRACT: every implementation gives the same output bits on every
+ * target, because each output element is computed in one fixed order of
+ * correctly rounded IEEE-754 binary32 operations:
+ *   - Convolution / fully-connected, per output element (oc its channel):
+ *       acc = +0.0f;
+ *       for each k in canonical order (ky, kx, ic within the group; for FC
+ *       k = 0 .. K-1):  acc = fmaf(x_k, w_k, acc)   (fused: one rounding);
+ *       y = bias ? acc + bias[oc] : acc             (NULL bias: no add at all);
+ *       y = clamp(y).
+ *     Taps in the padding are part of the chain with x_k = +0.0f (float
+ *     convolutions always pad with 0; bnn_conv_shape.pad_value is ignored).
+ *   - clamp(y):  y = (y < clamp_min) ? clamp_min : y;
+ *                then y = (y > clamp_max) ? clamp_max : y.
+ *     NaN passes through, -0.0f is kept (ReLU of -0.0f is -0.0f). Not
+ *     fminf/fmaxf, whose NaN and signed-zero cases differ between targets.
+ *     Preconditions: clamp_min <= clamp_max, neither NaN (-INFINITY/+INFINITY
+ *     for no clamp, 0 for ReLU, 0 and 6 for ReLU6).
+ *   - Max-pool, per output element over the window's positions inside the
+ *     image in (ky, kx) order: m = first; then m = (x > m || x != x) ? x : m
+ *     (NaN propagates: the result is the window's last NaN if it has any).
+ *   - Average pool: acc = +0.0f; acc = acc + x for the positions inside the
+ *     image in (ky, kx) order (plain adds); y = acc / (float)count, a
+ *     correctly rounded division (not a multiply by 1/count).
+ *   - Add: y = clamp(a + b).
+ *   - NaN: where the contract's arithmetic gives NaN, every target gives a
+ *     NaN, but its sign and payload are not part of the contract (hardware
+ *     propagates either operand's). Max-pool only selects, so it keeps them.
+ * SIMD targets follow the same order with output channels in lanes. A target
+ * whose vector arithmetic cannot give these bits uses the C reference for the
+ * kernel instead: conv and FC need a fused multiply-add (x86 SSSE3/SSE4 and
+ * Highway's SCALAR/EMU128 have none), and armv7 NEON flushes subnormals to
+ * zero in every vector operation, so armv7 uses the reference for all float
+ * kernels. Callers must not enable flush-to-zero / denormals-are-zero modes.
+ *
+ * Layouts are NHWC like the binary kernels, in plain floats.
+ */
+
+/* bnn_conv_shape_valid for a float convolution: the same checks, with
+ * pad_value ignored. */
+int bnn_fconv_shape_valid(const bnn_conv_shape* s);
+
+/* Float 2-D convolution.
+ * Input:   [batch][in_h][in_w][in_c].
+ * Weights: canonical OHWI [out_c][kernel_h][kernel_w][in_c / groups]; optimised
+ *          kernels take the buffer their own fconv2d_pack_weights filled.
+ * Bias:    [out_c], or NULL for none (see the contract: no add).
+ * Output:  [batch][out_h][out_w][out_c].
+ * Groups:  input channels [g*in_c/groups, (g+1)*in_c/groups) feed output channels
+ *          [g*out_c/groups, ...). Depthwise is groups == in_c (out_c = in_c * multiplier).
+ * Preconditions: bnn_fconv_shape_valid(s), non-NULL buffers (bias excepted),
+ * clamp_min <= clamp_max. Input and output must not overlap. */
+void bnn_fconv2d_ref(const bnn_conv_shape* s, const float* input, const float* weights,
+                     const float* bias, float clamp_min, float clamp_max, float* output);
+
+/* Float fully-connected: out[m][n] = clamp(dot(a[m], w[n]) (+ bias[n])) with the
+ * contract's order over k. a: [m][k], weights: canonical [n][k], bias: [n] or
+ * NULL, out: [m][n]. Preconditions: m, n, k >= 1, non-NULL buffers (bias
+ * excepted), clamp_min <= clamp_max. */
+void bnn_ffc_ref(const bnn_gemm_shape* s, const float* a, const float* weights, const float* bias,
+                 float clamp_min, float clamp_max, float* output);
+
+/* Float max-pool, NHWC [batch][in_h][in_w][channels] -> [batch][out_h][out_w][channels].
+ * Padded positions are ignored (as ONNX's -inf padding); bnn_pool_shape_valid
+ * keeps pads smaller than the window, so no window is empty. */
+void bnn_maxpool_f32_ref(const bnn_pool_shape* s, const float* input, float* output);
+
+/* Float average pool, same layout. Padded positions add nothing to the sum;
+ * count_include_pad != 0 divides by pool_h * pool_w (PyTorch's default,
+ * ONNX count_include_pad=1), 0 by the number of positions inside the image
+ * (ONNX's default). */
+void bnn_avgpool_f32_ref(const bnn_pool_shape* s, const float* input, int count_include_pad,
+                         float* output);
+
+/* The pool shape of a global average (or max) pool: one window covering the
+ * whole h x w image, output [batch][1][1][channels]. */
+static inline bnn_pool_shape bnn_global_pool_shape(uint32_t batch, uint32_t h, uint32_t w,
+                                                   uint32_t channels) {
+  bnn_pool_shape s = {batch, h, w, channels, h, w, 1, 1, 0, 0, 0, 0};
+  return s;
+}
+
+/* out[i] = clamp(a[i] + b[i]) for i < n (the residual shortcut). out may be a
+ * or b (in place); otherwise no overlap. Preconditions: non-NULL buffers
+ * (unless n == 0), clamp_min <= clamp_max. */
+void bnn_add_f32_ref(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
+                     float* out);
+
+/* ---------------------------------------------------------------------------
  * Kernel table: one implementation of every kernel, chosen once.
  *
  * Weight pre-packing: weights_size(s) gives the bytes an implementation wants
@@ -213,6 +307,28 @@ typedef struct bnn_kernel_table {
                 const bnn_output_transform* t, void* output);
 
   void (*bmaxpool)(const bnn_pool_shape* s, const bnn_word* input, bnn_word* output);
+
+  /* Real-valued kernels (the float contract above). fconv2d's weights are the
+   * canonical floats when fconv2d_weights_size(s) is 0, else the buffer
+   * fconv2d_pack_weights filled; scratch is fconv2d_scratch_size(s) bytes
+   * (NULL allowed when 0), aligned to BNN_WEIGHT_ALIGN. Same for ffc. */
+  size_t (*fconv2d_weights_size)(const bnn_conv_shape* s);
+  void (*fconv2d_pack_weights)(const bnn_conv_shape* s, const float* canonical, void* packed);
+  size_t (*fconv2d_scratch_size)(const bnn_conv_shape* s);
+  void (*fconv2d)(const bnn_conv_shape* s, const float* input, const void* weights,
+                  const float* bias, float clamp_min, float clamp_max, float* output,
+                  void* scratch);
+
+  size_t (*ffc_weights_size)(const bnn_gemm_shape* s);
+  void (*ffc_pack_weights)(const bnn_gemm_shape* s, const float* canonical, void* packed);
+  void (*ffc)(const bnn_gemm_shape* s, const float* a, const void* weights, const float* bias,
+              float clamp_min, float clamp_max, float* output);
+
+  void (*maxpool_f32)(const bnn_pool_shape* s, const float* input, float* output);
+  void (*avgpool_f32)(const bnn_pool_shape* s, const float* input, int count_include_pad,
+                      float* output);
+  void (*add_f32)(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
+                  float* out);
 } bnn_kernel_table;
 
 /* The portable C reference: the microcontroller path and the test oracle. */

@@ -29,6 +29,16 @@ TEST_CASE("bnn_kernels_all lists the reference first and each target once", "[di
     CHECK(all[i]->bgemm_pack_weights);
     CHECK(all[i]->bgemm);
     CHECK(all[i]->bmaxpool);
+    CHECK(all[i]->fconv2d_weights_size);
+    CHECK(all[i]->fconv2d_pack_weights);
+    CHECK(all[i]->fconv2d_scratch_size);
+    CHECK(all[i]->fconv2d);
+    CHECK(all[i]->ffc_weights_size);
+    CHECK(all[i]->ffc_pack_weights);
+    CHECK(all[i]->ffc);
+    CHECK(all[i]->maxpool_f32);
+    CHECK(all[i]->avgpool_f32);
+    CHECK(all[i]->add_f32);
   }
 #if defined(__x86_64__) && !defined(BNN_NO_SIMD)
   // The build must have compiled the CPU's best target: AVX3_DL (AVX-512 with
@@ -76,4 +86,30 @@ TEST_CASE("the best table is the last listed, unless the reference is forced", "
   bnn_kernels_force_reference(1);
   CHECK(bnn_kernels_best() == bnn_kernels_reference());
   bnn_kernels_force_reference(0);
+}
+
+TEST_CASE("float conv/FC are vectorised exactly on the targets with a fused multiply-add", "[dispatch]") {
+  // The float contract needs fma; targets without one (or with flush-to-zero
+  // vectors: armv7 NEON) run the reference, which reads canonical weights in
+  // place (weights_size 0). A target that silently lost its SIMD path, or
+  // gained one it cannot run exactly, fails here.
+  bnn_conv_shape s{};
+  s.batch = 1;
+  s.in_h = s.in_w = 8;
+  s.in_c = 3;
+  s.out_c = 16;
+  s.kernel_h = s.kernel_w = 3;
+  s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = s.groups = 1;
+  const bnn_gemm_shape g{1, 16, 16};
+  for (const bnn_kernel_table* t : AllTables()) {
+    const std::string name = t->name;
+    bool fma = name == "AVX2" || name == "AVX3" || name == "AVX3_DL" || name == "AVX3_ZEN4" ||
+               name.rfind("SVE", 0) == 0;
+#if defined(__aarch64__)
+    fma = fma || name == "NEON";
+#endif
+    INFO(name);
+    CHECK((t->fconv2d_weights_size(&s) != 0) == fma);
+    CHECK((t->ffc_weights_size(&g) != 0) == fma);
+  }
 }

@@ -105,6 +105,25 @@ struct Transforms {
   std::vector<const bnn_output_transform*> all() const { return {&s32, &f32, &f32_relu, &s8, &bits}; }
 };
 
+// Uniform floats in [lo, hi).
+inline std::vector<float> RandomFloats(std::mt19937& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
+  std::vector<float> v(n);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Float outputs the float contract calls equal: the same bits, or both NaN
+// (NaN payloads and signs are not part of the contract). Returns the index
+// of the first difference, or n when there is none.
+inline size_t FirstFloatDifference(const float* a, const float* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (memcmp(&a[i], &b[i], sizeof(float)) != 0) return i;
+  }
+  return n;
+}
+
 inline const char* TypeName(bnn_output_type t) {
   switch (t) {
     case BNN_OUTPUT_S32: return "s32";

@@ -75,3 +75,66 @@ TEST_CASE("kernels assert their preconditions", "[preconditions]") {
     CHECK(Aborts([&] { k->bitpack_f32(nullptr, 1, 32, nullptr, out); }));
   }
 }
+
+TEST_CASE("float kernels assert their preconditions", "[preconditions]") {
+  bnn_conv_shape good{};
+  good.batch = 1;
+  good.in_h = good.in_w = 4;
+  good.in_c = 8;
+  good.out_c = 16;
+  good.kernel_h = good.kernel_w = 3;
+  good.stride_h = good.stride_w = good.dilation_h = good.dilation_w = good.groups = 1;
+  bnn_conv_same_padding(&good, 1);
+  alignas(64) static float input[4 * 4 * 8], canonical[16 * 9 * 8], out[4 * 4 * 16], bias[16];
+  alignas(64) static float packed[1 << 14];
+  alignas(64) static uint8_t scratch[1 << 16];
+  for (const bnn_kernel_table* k : AllTables()) {
+    INFO(k->name);
+    REQUIRE(k->fconv2d_weights_size(&good) <= sizeof(packed));
+    REQUIRE(k->fconv2d_scratch_size(&good) <= sizeof(scratch));
+    const void* w = canonical;
+    if (k->fconv2d_weights_size(&good)) {
+      k->fconv2d_pack_weights(&good, canonical, packed);
+      w = packed;
+    }
+    const float inf = HUGE_VALF;
+    CHECK_FALSE(Aborts([&] { k->fconv2d(&good, input, w, bias, -inf, inf, out, scratch); }));
+    CHECK_FALSE(Aborts([&] { k->fconv2d(&good, input, w, nullptr, 0.0f, 0.0f, out, scratch); }));
+
+    bnn_conv_shape bad = good;
+    bad.groups = 3;  // does not divide 8 input channels
+    CHECK(Aborts([&] { k->fconv2d(&bad, input, w, bias, -inf, inf, out, scratch); }));
+    bad = good;
+    bad.stride_w = 0;
+    CHECK(Aborts([&] { k->fconv2d(&bad, input, w, bias, -inf, inf, out, scratch); }));
+    CHECK(Aborts([&] { k->fconv2d(&good, nullptr, w, bias, -inf, inf, out, scratch); }));
+    CHECK(Aborts([&] { k->fconv2d(&good, input, w, bias, -inf, inf, nullptr, scratch); }));
+    CHECK(Aborts([&] { k->fconv2d(&good, input, w, bias, 1.0f, 0.0f, out, scratch); }));  // min > max
+    CHECK(Aborts([&] { k->fconv2d(&good, input, w, bias, NAN, inf, out, scratch); }));
+    if (k->fconv2d_weights_size(&good) != 0) {
+      CHECK(Aborts([&] { k->fconv2d(&good, input, reinterpret_cast<const uint8_t*>(w) + 4, bias, -inf, inf, out, scratch); }));
+    }
+
+    const bnn_gemm_shape fc_good{2, 16, 8}, fc_bad{2, 16, 0};
+    const void* fw = canonical;
+    if (k->ffc_weights_size(&fc_good)) {
+      k->ffc_pack_weights(&fc_good, canonical, packed);
+      fw = packed;
+    }
+    CHECK_FALSE(Aborts([&] { k->ffc(&fc_good, input, fw, bias, -inf, inf, out); }));
+    CHECK(Aborts([&] { k->ffc(&fc_bad, input, fw, bias, -inf, inf, out); }));
+    CHECK(Aborts([&] { k->ffc(&fc_good, input, fw, bias, inf, -inf, out); }));
+
+    const bnn_pool_shape pool_good{1, 4, 4, 8, 2, 2, 2, 2, 0, 0, 0, 0};
+    const bnn_pool_shape pool_bad{1, 4, 4, 8, 2, 2, 2, 2, 2, 0, 0, 0};  // pad as large as the window
+    CHECK_FALSE(Aborts([&] { k->maxpool_f32(&pool_good, input, out); }));
+    CHECK_FALSE(Aborts([&] { k->avgpool_f32(&pool_good, input, 1, out); }));
+    CHECK(Aborts([&] { k->maxpool_f32(&pool_bad, input, out); }));
+    CHECK(Aborts([&] { k->avgpool_f32(&pool_bad, input, 0, out); }));
+    CHECK(Aborts([&] { k->avgpool_f32(&pool_good, nullptr, 0, out); }));
+
+    CHECK_FALSE(Aborts([&] { k->add_f32(input, input, 16, 0.0f, inf, out); }));
+    CHECK(Aborts([&] { k->add_f32(input, nullptr, 16, 0.0f, inf, out); }));
+    CHECK(Aborts([&] { k->add_f32(input, input, 16, 6.0f, 0.0f, out); }));
+  }
+}
