@@ -81,7 +81,7 @@ bool ReadNpy(const std::string& path, Array* a, std::string* error) {
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
     bytes.append(buf, n);
-    if (bytes.size() > (size_t{1} << 34)) break;  // 16 GiB: not an input batch
+    if (static_cast<uint64_t>(bytes.size()) > (uint64_t{1} << 34)) break;  // 16 GiB: not an input batch
   }
   fclose(f);
   const std::string bad = path + ": not a float32 .npy file: ";

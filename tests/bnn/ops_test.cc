@@ -25,7 +25,8 @@ std::vector<float> Random(size_t n, uint32_t seed) {
 }
 
 // Builds, loads and runs a model with F32 inputs; returns output 0's bytes.
-std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std::vector<float>>& inputs) {
+std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std::vector<float>>& inputs,
+                              int force_reference = 0) {
   const std::vector<uint8_t> file = b.Finish();
   void* p = nullptr;
   REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
@@ -34,8 +35,10 @@ std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std:
   const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
   INFO(bnn_last_load_error());
   REQUIRE(s == BNN_OK);
+  bnn_interpreter_options o = bnn_interpreter_default_options();
+  o.force_reference = force_reference;
   bnn_interpreter* it = nullptr;
-  REQUIRE(bnn_interpreter_create(m, nullptr, &it) == BNN_OK);
+  REQUIRE(bnn_interpreter_create(m, &o, &it) == BNN_OK);
   for (size_t i = 0; i < inputs.size(); ++i)
     memcpy(bnn_interpreter_input(it, static_cast<int>(i)), inputs[i].data(), inputs[i].size() * sizeof(float));
   REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
@@ -290,4 +293,104 @@ TEST_CASE("a transpose of a scalar is refused at load (fuzzer regression)", "[op
   CHECK(bnn_model_load_buffer(p, file.size(), &m) == BNN_ERROR_INVALID_MODEL);
   CHECK(std::string(bnn_last_load_error()).find("scalar") != std::string::npos);
   free(p);
+}
+
+namespace {
+
+// Naive double-precision NHWC convolution (zero padding, groups).
+std::vector<double> NaiveConv(const std::vector<float>& x, int h, int w, int c, const std::vector<float>& wt, int oc,
+                              int k, int stride, int pad, int groups, const std::vector<float>& bias, bool relu,
+                              int* oh, int* ow) {
+  *oh = (h + 2 * pad - k) / stride + 1;
+  *ow = (w + 2 * pad - k) / stride + 1;
+  const int cg = c / groups, ocg = oc / groups;
+  std::vector<double> y(static_cast<size_t>(*oh) * *ow * oc);
+  for (int oy = 0; oy < *oh; ++oy)
+    for (int ox = 0; ox < *ow; ++ox)
+      for (int o = 0; o < oc; ++o) {
+        double s = bias.empty() ? 0.0 : bias[o];
+        for (int ky = 0; ky < k; ++ky)
+          for (int kx = 0; kx < k; ++kx)
+            for (int i = 0; i < cg; ++i) {
+              const int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              s += double(x[(iy * w + ix) * c + (o / ocg) * cg + i]) * wt[((o * k + ky) * k + kx) * cg + i];
+            }
+        y[(oy * *ow + ox) * oc + o] = relu && s < 0 ? 0.0 : s;
+      }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("float convolution, depthwise, pooling and fully-connected", "[ops]") {
+  const std::vector<float> x = Random(11 * 11 * 3, 10);
+  const std::vector<float> w1 = Random(8 * 3 * 3 * 3, 11), b1 = Random(8, 12);
+  const std::vector<float> w2 = Random(8 * 3 * 3 * 1, 13);
+  const std::vector<float> w3 = Random(5 * 8, 14), b3 = Random(5, 15);
+  bnn::ModelBuilder b;
+  const int in = b.Tensor("x", DataType::F32, {1, 11, 11, 3});
+  const int c1 = b.Tensor("conv", DataType::F32, {1, 6, 6, 8});
+  const int c2 = b.Tensor("dw", DataType::F32, {1, 6, 6, 8});
+  const int p1 = b.Tensor("max", DataType::F32, {1, 3, 3, 8});
+  const int p2 = b.Tensor("avg", DataType::F32, {1, 2, 2, 8});
+  const int g = b.Tensor("gap", DataType::F32, {1, 1, 1, 8});
+  const int f = b.Tensor("flat", DataType::F32, {1, 8});
+  const int out = b.Tensor("fc", DataType::F32, {1, 5});
+  b.Input(in);
+  b.Output(out);
+  b.Output(c2);
+  bnn::fb::Conv2DOptionsT conv;
+  conv.stride_h = conv.stride_w = 2;
+  conv.padding = bnn::fb::Padding::SAME;
+  conv.activation = bnn::fb::Activation::RELU;
+  b.Op(OpType::CONV2D, {in, b.ConstantF32("w1", {8, 3, 3, 3}, w1), b.ConstantF32("b1", {8}, b1)}, {c1},
+       bnn::Options(conv));
+  bnn::fb::Conv2DOptionsT dw;
+  dw.padding = bnn::fb::Padding::SAME;
+  b.Op(OpType::DEPTHWISE_CONV2D, {c1, b.ConstantF32("w2", {8, 3, 3, 1}, w2), -1}, {c2}, bnn::Options(dw));
+  bnn::fb::PoolOptionsT mp;
+  mp.kernel_h = mp.kernel_w = mp.stride_h = mp.stride_w = 2;
+  b.Op(OpType::MAXPOOL2D, {c2}, {p1}, bnn::Options(mp));
+  bnn::fb::PoolOptionsT ap;
+  ap.kernel_h = ap.kernel_w = 2;
+  ap.stride_h = ap.stride_w = 2;
+  ap.padding = bnn::fb::Padding::SAME;  // 3 -> 2 with one padded row/column
+  b.Op(OpType::AVGPOOL2D, {p1}, {p2}, bnn::Options(ap));
+  b.Op(OpType::GLOBAL_AVGPOOL, {p2}, {g});
+  b.Op(OpType::RESHAPE, {g}, {f});
+  b.Op(OpType::FULLY_CONNECTED, {f, b.ConstantF32("w3", {5, 8}, w3), b.ConstantF32("b3", {5}, b3)}, {out});
+
+  // The expected values, in double.
+  int oh, ow;
+  std::vector<double> y1 = NaiveConv(x, 11, 11, 3, w1, 8, 3, 2, 1, 1, b1, true, &oh, &ow);
+  REQUIRE((oh == 6 && ow == 6));
+  const std::vector<float> y1f(y1.begin(), y1.end());
+  const std::vector<double> y2 = NaiveConv(y1f, 6, 6, 8, w2, 8, 3, 1, 1, 8, {}, false, &oh, &ow);
+  std::vector<double> m(3 * 3 * 8, -1e300), a(2 * 2 * 8, 0.0), gap(8, 0.0), fc(5);
+  for (int yy = 0; yy < 6; ++yy)
+    for (int xx = 0; xx < 6; ++xx)
+      for (int c = 0; c < 8; ++c) m[((yy / 2) * 3 + xx / 2) * 8 + c] = std::max(m[((yy / 2) * 3 + xx / 2) * 8 + c], y2[(yy * 6 + xx) * 8 + c]);
+  for (int yy = 0; yy < 2; ++yy)
+    for (int xx = 0; xx < 2; ++xx)
+      for (int c = 0; c < 8; ++c) {
+        int n = 0;
+        for (int dy = 0; dy < 2; ++dy)
+          for (int dx = 0; dx < 2; ++dx) {
+            const int sy = yy * 2 + dy, sx = xx * 2 + dx;  // SAME 3 -> 2: padding after
+            if (sy < 3 && sx < 3) a[(yy * 2 + xx) * 8 + c] += m[(sy * 3 + sx) * 8 + c], ++n;
+          }
+        a[(yy * 2 + xx) * 8 + c] /= n;  // padded positions not counted (the default)
+      }
+  for (int p = 0; p < 4; ++p)
+    for (int c = 0; c < 8; ++c) gap[c] += a[p * 8 + c] / 4;
+  for (int o = 0; o < 5; ++o) {
+    fc[o] = b3[o];
+    for (int c = 0; c < 8; ++c) fc[o] += gap[c] * w3[o * 8 + c];
+  }
+  const std::vector<float> got = Floats(RunModel(b, {x}));
+  REQUIRE(got.size() == 5);
+  for (int o = 0; o < 5; ++o) CHECK(got[o] == Approx(fc[o]).epsilon(1e-4).margin(1e-4));
+  // The float contract: the optimised kernels give the reference's bits.
+  CHECK(RunModel(b, {x}, 1) == RunModel(b, {x}, 0));
 }

@@ -159,11 +159,16 @@ void BinaryEval(const EvalContext& ctx) {
   const float* a = ctx.in<const float>(0);
   const float* b = ctx.in<const float>(1);
   float* y = ctx.out<float>(0);
+  if (!kMul && p.b_count == p.count) {  // the residual shortcut: the SIMD kernel
+    ctx.kernels->add_f32(a, b, p.count, p.lo, p.hi, y);
+    return;
+  }
   for (size_t i = 0; i < p.count; i += p.b_count) {
     const size_t n = p.count - i < p.b_count ? p.count - i : p.b_count;
     for (size_t j = 0; j < n; ++j) {
-      const float v = kMul ? a[i + j] * b[j] : a[i + j] + b[j];
-      y[i + j] = fminf(fmaxf(v, p.lo), p.hi);
+      float v = kMul ? a[i + j] * b[j] : a[i + j] + b[j];
+      v = v < p.lo ? p.lo : v;  // the float contract's clamp (bnn_kernels.h)
+      y[i + j] = v > p.hi ? p.hi : v;
     }
   }
 }
