@@ -64,11 +64,13 @@ void bnn_bitpack_s8_ref(const int8_t* in, size_t rows, size_t channels,
  * product acc (in [-K, K]) of a binary convolution or GEMM.
  *
  *   BNN_OUTPUT_S32:  out = acc.
- *   BNN_OUTPUT_F32:  out = min(max(float(acc) * multiplier[c] + bias[c], clamp_min), clamp_max)
- *                    computed as a rounded multiply then a rounded add (never fused),
- *                    so every target gives the same bits.
- *   BNN_OUTPUT_S8:   out = int8(round_half_even(min(max(float(acc) * multiplier[c] + bias[c],
- *                    lo), hi))) with lo = max(clamp_min, -128), hi = min(clamp_max, 127).
+ *   BNN_OUTPUT_F32:  out = clamp(float(acc) * multiplier[c] + bias[c]), a rounded
+ *                    multiply then a rounded add (never fused), and the float
+ *                    contract's clamp (below: compare and select), so every target
+ *                    gives the same bits.
+ *   BNN_OUTPUT_S8:   out = int8(round_half_even(clamp(float(acc) * multiplier[c] + bias[c])))
+ *                    with the bounds narrowed to lo = max(clamp_min, -128),
+ *                    hi = min(clamp_max, 127).
  *   BNN_OUTPUT_BITS: packed output (the bit contract); bit for channel c is
  *                    acc < threshold[c]  when direction[c] >= 0,
  *                    acc > threshold[c]  when direction[c] <  0 (negative scale).

@@ -14,6 +14,7 @@
 
 #include "bnn_kernels.h"
 #include "hwy/highway.h"
+#include "kernels/common/f32-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace bnn {
@@ -66,6 +67,14 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
     }
     case BNN_OUTPUT_F32:
     case BNN_OUTPUT_S8: {
+#if !BNN_F32_EXACT
+      // Vector float arithmetic here is not IEEE-754 (armv7 NEON flushes
+      // subnormals): the reference formula, lane by lane.
+      HWY_ALIGN int32_t lanes[kChunk];
+      hn::Store(dot, di, lanes);
+      for (size_t i = 0; i < N; ++i) bnn_output_element_ref(t, lanes[i], c + i, out);
+      return 0;
+#else
       float lo = t->clamp_min, hi = t->clamp_max;
       if (t->type == BNN_OUTPUT_S8) {
         lo = lo > -128.0f ? lo : -128.0f;
@@ -73,8 +82,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
       }
       // Multiply, then add: two roundings, exactly as the reference.
       const auto product = hn::Mul(hn::ConvertTo(df, dot), hn::LoadU(df, t->multiplier + c));
-      const auto y = hn::Min(hn::Max(hn::Add(product, hn::LoadU(df, t->bias + c)), hn::Set(df, lo)),
-                             hn::Set(df, hi));
+      const auto y = ClampF32(hn::Add(product, hn::LoadU(df, t->bias + c)), hn::Set(df, lo), hn::Set(df, hi));
       if (t->type == BNN_OUTPUT_F32) {
         hn::StoreU(y, df, static_cast<float*>(out) + c);
       } else {
@@ -84,6 +92,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
         for (size_t i = 0; i < N; ++i) o[i] = static_cast<int8_t>(q[i]);
       }
       return 0;
+#endif
     }
   }
   return 0;

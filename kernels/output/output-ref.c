@@ -4,13 +4,14 @@
 #include <string.h>
 
 #include "bnn_kernels.h"
+#include "../common/f32.h"
 
 static float affine_clamped(const bnn_output_transform* t, int32_t acc, size_t c, float lo,
                             float hi) {
-  /* Two separately rounded operations (the build disables FMA contraction). */
+  /* Two separately rounded operations (the build disables FMA contraction),
+   * then the float contract's clamp (compare and select). */
   const float product = (float)acc * t->multiplier[c];
-  const float y = product + t->bias[c];
-  return fminf(fmaxf(y, lo), hi);
+  return bnn_clamp_f32(product + t->bias[c], lo, hi);
 }
 
 void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c, void* row) {

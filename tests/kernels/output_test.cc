@@ -65,6 +65,21 @@ TEST_CASE("F32 multiplies, adds and clamps per channel", "[output]") {
   }
 }
 
+TEST_CASE("F32 clamps by compare and select: ReLU keeps -0.0 on every target", "[output]") {
+  // Channel 6 has acc = 0: 0 * -1 = -0, -0 + -0 = -0, and -0 < 0 is false.
+  std::vector<float> mult(kChannels, 1.0f), bias(kChannels, 0.0f);
+  mult[6] = -1.0f;
+  bias[6] = -0.0f;
+  for (const bnn_kernel_table* k : AllTables()) {
+    INFO(k->name);
+    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), 0.0f, HUGE_VALF, nullptr, nullptr};
+    const std::vector<float> got = As<float>(Run(k, t));
+    uint32_t bits;
+    memcpy(&bits, &got[6], sizeof bits);
+    CHECK(bits == 0x80000000u);
+  }
+}
+
 TEST_CASE("S8 rounds half to even and saturates", "[output]") {
   std::vector<float> mult(kChannels, 0.25f), bias(kChannels, 0.0f);
   mult[0] = 10.0f;  // 320: saturates at 127
