@@ -57,41 +57,12 @@ struct BConvParams {
 
 bnn_status BConvPrepare(PrepareContext& ctx) {
   BConvParams* p = ctx.params<BConvParams>();
-  const TensorDesc* x = ctx.input(0);
-  const TensorDesc* w = ctx.input(1);
-  const TensorDesc* y = ctx.output(0);
-  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_BITS, 4)) return s;
-  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_BITS, 4)) return s;
-  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
-  const fb::Conv2DOptions* o = ctx.op()->fb->options_as_Conv2DOptions();
-  bnn_conv_shape& s = p->shape;
-  memset(&s, 0, sizeof s);
-  s.batch = static_cast<uint32_t>(x->dims[0]);
-  s.in_h = static_cast<uint32_t>(x->dims[1]);
-  s.in_w = static_cast<uint32_t>(x->dims[2]);
-  s.in_c = static_cast<uint32_t>(x->dims[3]);
-  s.out_c = static_cast<uint32_t>(w->dims[0]);
-  s.kernel_h = static_cast<uint32_t>(w->dims[1]);
-  s.kernel_w = static_cast<uint32_t>(w->dims[2]);
-  if (o && o->groups() < 1) return ctx.Fail("groups %d must be at least 1", o->groups());
-  s.groups = o ? static_cast<uint32_t>(o->groups()) : 1;
-  if (bnn_status st = ConvGeometry(ctx, o, &s)) return st;
-  if ((o->kernel_h() && o->kernel_h() != w->dims[1]) || (o->kernel_w() && o->kernel_w() != w->dims[2]))
-    return ctx.Fail("options say a %dx%d kernel, the weights are %dx%d", o->kernel_h(), o->kernel_w(), w->dims[1], w->dims[2]);
-  if (s.in_c % s.groups || s.out_c % s.groups)
-    return ctx.Fail("%u groups do not divide %u input and %u output channels", s.groups, s.in_c, s.out_c);
-  if (static_cast<uint32_t>(w->dims[3]) != s.in_c / s.groups)
-    return ctx.Fail("weights have %d input channels per group, the input gives %u", w->dims[3], s.in_c / s.groups);
-  if (!bnn_conv_shape_valid(&s)) return ctx.Fail("the convolution has no output or too large a kernel");
-  if (!y) return ctx.Fail("output is missing");
-  const int32_t dims[4] = {x->dims[0], static_cast<int32_t>(bnn_conv_out_h(&s)),
-                           static_cast<int32_t>(bnn_conv_out_w(&s)), static_cast<int32_t>(s.out_c)};
-  if (bnn_status st = RequireShape(ctx, y, "output", 4, dims)) return st;
-  if (bnn_status st = PrepareTransform(ctx, y, s.out_c, o->activation(), o->clip_min(), o->clip_max(), &p->transform))
-    return st;
-  p->weights = static_cast<const bnn_word*>(w->constant);
-  ctx.op()->macs = static_cast<double>(dims[0]) * dims[1] * dims[2] * s.out_c * s.kernel_h * s.kernel_w *
-                   (s.in_c / s.groups);
+  const fb::Conv2DOptions* o = nullptr;
+  if (bnn_status s = PrepareConvShape(ctx, BNN_DTYPE_BITS, false, &p->shape, &o)) return s;
+  if (bnn_status s = PrepareTransform(ctx, ctx.output(0), p->shape.out_c, o->activation(), o->clip_min(),
+                                      o->clip_max(), &p->transform))
+    return s;
+  p->weights = static_cast<const bnn_word*>(ctx.input(1)->constant);
   return BNN_OK;
 }
 
@@ -124,28 +95,12 @@ struct BFcParams {
 
 bnn_status BFcPrepare(PrepareContext& ctx) {
   BFcParams* p = ctx.params<BFcParams>();
-  const TensorDesc* x = ctx.input(0);
-  const TensorDesc* w = ctx.input(1);
-  const TensorDesc* y = ctx.output(0);
-  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_BITS, -1)) return s;
-  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_BITS, 2)) return s;
-  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
-  const int32_t k = x->dims[x->rank - 1];
-  if (w->dims[1] != k) return ctx.Fail("weights take %d inputs, the input has %d", w->dims[1], k);
-  const size_t rows = Elements(*x) / static_cast<size_t>(k);
-  if (rows > (1u << 24)) return ctx.Fail("%zu rows is too many", rows);
-  p->shape = {static_cast<uint32_t>(rows), static_cast<uint32_t>(w->dims[0]), static_cast<uint32_t>(k)};
-  if (!y) return ctx.Fail("output is missing");
-  int32_t dims[BNN_MAX_DIMS];
-  for (int i = 0; i < x->rank - 1; ++i) dims[i] = x->dims[i];
-  dims[x->rank - 1] = w->dims[0];
-  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, dims)) return s;
+  if (bnn_status s = PrepareFcShape(ctx, BNN_DTYPE_BITS, &p->shape)) return s;
   const fb::FullyConnectedOptions* o = ctx.op()->fb->options_as_FullyConnectedOptions();
-  if (bnn_status s = PrepareTransform(ctx, y, p->shape.n, o ? o->activation() : fb::Activation::NONE,
+  if (bnn_status s = PrepareTransform(ctx, ctx.output(0), p->shape.n, o ? o->activation() : fb::Activation::NONE,
                                       o ? o->clip_min() : 0, o ? o->clip_max() : 0, &p->transform))
     return s;
-  p->weights = static_cast<const bnn_word*>(w->constant);
-  ctx.op()->macs = static_cast<double>(rows) * p->shape.n * p->shape.k;
+  p->weights = static_cast<const bnn_word*>(ctx.input(1)->constant);
   return BNN_OK;
 }
 

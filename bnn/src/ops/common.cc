@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include <string.h>
+
 namespace bnn {
 
 const char* DtypeName(int dtype) {
@@ -120,6 +122,69 @@ bnn_status PoolGeometry(PrepareContext& ctx, const fb::PoolOptions* o, bnn_pool_
     return ctx.Fail("pool window %ux%u, stride %ux%u, padding %u/%u/%u/%u does not fit the %ux%u input (each pad must be smaller than the window)",
                     s->pool_h, s->pool_w, s->stride_h, s->stride_w, s->pad_top, s->pad_left, s->pad_bottom,
                     s->pad_right, s->in_h, s->in_w);
+  return BNN_OK;
+}
+
+bnn_status PrepareConvShape(PrepareContext& ctx, bnn_dtype dtype, bool depthwise, bnn_conv_shape* s,
+                            const fb::Conv2DOptions** options) {
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* w = ctx.input(1);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status st = RequireTensor(ctx, x, "input 0", dtype, 4)) return st;
+  if (bnn_status st = RequireTensor(ctx, w, "weights (input 1)", dtype, 4)) return st;
+  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
+  if (!y) return ctx.Fail("output is missing");
+  const fb::Conv2DOptions* o = ctx.op()->fb->options_as_Conv2DOptions();
+  memset(s, 0, sizeof *s);
+  s->batch = static_cast<uint32_t>(x->dims[0]);
+  s->in_h = static_cast<uint32_t>(x->dims[1]);
+  s->in_w = static_cast<uint32_t>(x->dims[2]);
+  s->in_c = static_cast<uint32_t>(x->dims[3]);
+  s->out_c = static_cast<uint32_t>(w->dims[0]);
+  s->kernel_h = static_cast<uint32_t>(w->dims[1]);
+  s->kernel_w = static_cast<uint32_t>(w->dims[2]);
+  if (bnn_status st = ConvGeometry(ctx, o, s)) return st;  // fails when o is null
+  if (o->groups() < 1) return ctx.Fail("groups %d must be at least 1", o->groups());
+  if (depthwise && o->groups() != 1 && static_cast<uint32_t>(o->groups()) != s->in_c)
+    return ctx.Fail("a depthwise convolution has one group per input channel (%u), not %d", s->in_c, o->groups());
+  s->groups = depthwise ? s->in_c : static_cast<uint32_t>(o->groups());
+  if ((o->kernel_h() && o->kernel_h() != w->dims[1]) || (o->kernel_w() && o->kernel_w() != w->dims[2]))
+    return ctx.Fail("options say a %dx%d kernel, the weights are %dx%d", o->kernel_h(), o->kernel_w(), w->dims[1],
+                    w->dims[2]);
+  if (s->in_c % s->groups || s->out_c % s->groups)
+    return ctx.Fail("%u groups do not divide %u input and %u output channels", s->groups, s->in_c, s->out_c);
+  if (static_cast<uint32_t>(w->dims[3]) != s->in_c / s->groups)
+    return ctx.Fail("weights have %d input channels per group, the input gives %u", w->dims[3], s->in_c / s->groups);
+  if (!(dtype == BNN_DTYPE_BITS ? bnn_conv_shape_valid(s) : bnn_fconv_shape_valid(s)))
+    return ctx.Fail("the convolution has no output or too large a kernel");
+  const int32_t dims[4] = {x->dims[0], static_cast<int32_t>(bnn_conv_out_h(s)), static_cast<int32_t>(bnn_conv_out_w(s)),
+                           static_cast<int32_t>(s->out_c)};
+  if (bnn_status st = RequireShape(ctx, y, "output", 4, dims)) return st;
+  ctx.op()->macs = static_cast<double>(dims[0]) * dims[1] * dims[2] * s->out_c * s->kernel_h * s->kernel_w *
+                   (s->in_c / s->groups);
+  *options = o;
+  return BNN_OK;
+}
+
+bnn_status PrepareFcShape(PrepareContext& ctx, bnn_dtype dtype, bnn_gemm_shape* s) {
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* w = ctx.input(1);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status st = RequireTensor(ctx, x, "input 0", dtype, -1)) return st;
+  if (x->rank == 0) return ctx.Fail("input ('%s') needs a feature dimension", x->name);
+  if (bnn_status st = RequireTensor(ctx, w, "weights (input 1)", dtype, 2)) return st;
+  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
+  if (!y) return ctx.Fail("output is missing");
+  const int32_t k = x->dims[x->rank - 1];
+  if (w->dims[1] != k) return ctx.Fail("weights take %d inputs, the input has %d", w->dims[1], k);
+  const size_t rows = Elements(*x) / static_cast<size_t>(k);
+  if (rows > (1u << 24)) return ctx.Fail("%zu rows is too many", rows);
+  *s = {static_cast<uint32_t>(rows), static_cast<uint32_t>(w->dims[0]), static_cast<uint32_t>(k)};
+  int32_t dims[BNN_MAX_DIMS];
+  for (int i = 0; i < x->rank - 1; ++i) dims[i] = x->dims[i];
+  dims[x->rank - 1] = w->dims[0];
+  if (bnn_status st = RequireShape(ctx, y, "output", x->rank, dims)) return st;
+  ctx.op()->macs = static_cast<double>(rows) * s->n * s->k;
   return BNN_OK;
 }
 

@@ -21,6 +21,20 @@ bool SameShape(const TensorDesc& a, const TensorDesc& b);
 bnn_status ConvGeometry(PrepareContext& ctx, const fb::Conv2DOptions* o, bnn_conv_shape* s);
 bnn_status PoolGeometry(PrepareContext& ctx, const fb::PoolOptions* o, bnn_pool_shape* s);
 
+// A convolution's shape from input 0 [N, H, W, C] and constant weights
+// (input 1) [O, KH, KW, C / groups], both of `dtype`, and its Conv2DOptions:
+// checks types, geometry, groups (depthwise: one group per input channel),
+// the kernel size the options state, validity (binary: bnn_conv_shape_valid,
+// else bnn_fconv_shape_valid) and the output's shape (not its type). Sets
+// the operator's MAC count. `options` receives the (non-null) options.
+bnn_status PrepareConvShape(PrepareContext& ctx, bnn_dtype dtype, bool depthwise, bnn_conv_shape* s,
+                            const fb::Conv2DOptions** options);
+
+// A fully-connected layer's shape from input 0 [..., K] and constant weights
+// (input 1) [O, K], both of `dtype`; checks the output's shape [..., O] (not
+// its type) and sets the MAC count.
+bnn_status PrepareFcShape(PrepareContext& ctx, bnn_dtype dtype, bnn_gemm_shape* s);
+
 // Clamp bounds of a fused activation.
 bnn_status ActivationRange(PrepareContext& ctx, fb::Activation a, float clip_min, float clip_max, float* lo,
                            float* hi);

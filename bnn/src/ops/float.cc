@@ -34,42 +34,12 @@ struct FConvParams {
 
 bnn_status FConvPrepareCommon(PrepareContext& ctx, bool depthwise) {
   FConvParams* p = ctx.params<FConvParams>();
-  const TensorDesc* x = ctx.input(0);
-  const TensorDesc* w = ctx.input(1);
-  const TensorDesc* y = ctx.output(0);
-  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_F32, 4)) return s;
-  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_F32, 4)) return s;
-  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
-  const fb::Conv2DOptions* o = ctx.op()->fb->options_as_Conv2DOptions();
-  bnn_conv_shape& s = p->shape;
-  memset(&s, 0, sizeof s);
-  s.batch = static_cast<uint32_t>(x->dims[0]);
-  s.in_h = static_cast<uint32_t>(x->dims[1]);
-  s.in_w = static_cast<uint32_t>(x->dims[2]);
-  s.in_c = static_cast<uint32_t>(x->dims[3]);
-  s.out_c = static_cast<uint32_t>(w->dims[0]);
-  s.kernel_h = static_cast<uint32_t>(w->dims[1]);
-  s.kernel_w = static_cast<uint32_t>(w->dims[2]);
-  if (bnn_status st = ConvGeometry(ctx, o, &s)) return st;
-  if (o->groups() < 1) return ctx.Fail("groups %d must be at least 1", o->groups());
-  s.groups = depthwise ? s.in_c : static_cast<uint32_t>(o->groups());
-  if (depthwise && o->groups() != 1 && static_cast<uint32_t>(o->groups()) != s.in_c)
-    return ctx.Fail("a depthwise convolution has one group per input channel (%u), not %d", s.in_c, o->groups());
-  if (s.in_c % s.groups || s.out_c % s.groups)
-    return ctx.Fail("%u groups do not divide %u input and %u output channels", s.groups, s.in_c, s.out_c);
-  if (static_cast<uint32_t>(w->dims[3]) != s.in_c / s.groups)
-    return ctx.Fail("weights have %d input channels per group, the input gives %u", w->dims[3], s.in_c / s.groups);
-  if (!bnn_fconv_shape_valid(&s)) return ctx.Fail("the convolution has no output or too large a kernel");
-  if (!y) return ctx.Fail("output is missing");
-  if (bnn_status st = RequireTensor(ctx, y, "output", BNN_DTYPE_F32, 4)) return st;
-  const int32_t dims[4] = {x->dims[0], static_cast<int32_t>(bnn_conv_out_h(&s)),
-                           static_cast<int32_t>(bnn_conv_out_w(&s)), static_cast<int32_t>(s.out_c)};
-  if (bnn_status st = RequireShape(ctx, y, "output", 4, dims)) return st;
-  if (bnn_status st = OptionalBias(ctx, s.out_c, &p->bias)) return st;
-  if (bnn_status st = ActivationRange(ctx, o->activation(), o->clip_min(), o->clip_max(), &p->lo, &p->hi)) return st;
-  p->weights = static_cast<const float*>(w->constant);
-  ctx.op()->macs = static_cast<double>(dims[0]) * dims[1] * dims[2] * s.out_c * s.kernel_h * s.kernel_w *
-                   (s.in_c / s.groups);
+  const fb::Conv2DOptions* o = nullptr;
+  if (bnn_status s = PrepareConvShape(ctx, BNN_DTYPE_F32, depthwise, &p->shape, &o)) return s;
+  if (bnn_status s = RequireTensor(ctx, ctx.output(0), "output", BNN_DTYPE_F32, 4)) return s;
+  if (bnn_status s = OptionalBias(ctx, p->shape.out_c, &p->bias)) return s;
+  if (bnn_status s = ActivationRange(ctx, o->activation(), o->clip_min(), o->clip_max(), &p->lo, &p->hi)) return s;
+  p->weights = static_cast<const float*>(ctx.input(1)->constant);
   return BNN_OK;
 }
 
@@ -106,30 +76,14 @@ struct FcParams {
 
 bnn_status FcPrepare(PrepareContext& ctx) {
   FcParams* p = ctx.params<FcParams>();
-  const TensorDesc* x = ctx.input(0);
-  const TensorDesc* w = ctx.input(1);
-  const TensorDesc* y = ctx.output(0);
-  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_F32, -1)) return s;
-  if (x->rank == 0) return ctx.Fail("input ('%s') needs a feature dimension", x->name);
-  if (bnn_status s = RequireTensor(ctx, w, "weights (input 1)", BNN_DTYPE_F32, 2)) return s;
-  if (!w->constant) return ctx.Fail("weights ('%s') must be a constant", w->name);
-  const int32_t k = x->dims[x->rank - 1];
-  if (w->dims[1] != k) return ctx.Fail("weights take %d inputs, the input has %d", w->dims[1], k);
-  const size_t rows = Elements(*x) / static_cast<size_t>(k);
-  if (rows > (1u << 24)) return ctx.Fail("%zu rows is too many", rows);
-  p->shape = {static_cast<uint32_t>(rows), static_cast<uint32_t>(w->dims[0]), static_cast<uint32_t>(k)};
-  if (bnn_status s = RequireTensor(ctx, y, "output", BNN_DTYPE_F32, x->rank)) return s;
-  int32_t dims[BNN_MAX_DIMS];
-  for (int i = 0; i < x->rank - 1; ++i) dims[i] = x->dims[i];
-  dims[x->rank - 1] = w->dims[0];
-  if (bnn_status s = RequireShape(ctx, y, "output", x->rank, dims)) return s;
+  if (bnn_status s = PrepareFcShape(ctx, BNN_DTYPE_F32, &p->shape)) return s;
+  if (bnn_status s = RequireTensor(ctx, ctx.output(0), "output", BNN_DTYPE_F32, -1)) return s;
   if (bnn_status s = OptionalBias(ctx, p->shape.n, &p->bias)) return s;
   const fb::FullyConnectedOptions* o = ctx.op()->fb->options_as_FullyConnectedOptions();
   if (bnn_status s = ActivationRange(ctx, o ? o->activation() : fb::Activation::NONE, o ? o->clip_min() : 0,
                                      o ? o->clip_max() : 0, &p->lo, &p->hi))
     return s;
-  p->weights = static_cast<const float*>(w->constant);
-  ctx.op()->macs = static_cast<double>(rows) * p->shape.n * p->shape.k;
+  p->weights = static_cast<const float*>(ctx.input(1)->constant);
   return BNN_OK;
 }
 
