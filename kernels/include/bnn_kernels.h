@@ -272,6 +272,19 @@ static inline bnn_pool_shape bnn_global_pool_shape(uint32_t batch, uint32_t h, u
   return s;
 }
 
+/* Int8 2-D convolution (the first layer on 8-bit pixels, or quantised
+ * activations): acc = sum over the window's taps inside the image of
+ * (x - input_zero_point) * w, exact in int32 (padding is the real value 0),
+ * then the output transform `t` (F32, S8, S32 or packed BITS), with the
+ * input, weight and output scales folded into its multiplier by the caller.
+ * Input [batch][in_h][in_w][in_c] int8, weights canonical OHWI int8
+ * (symmetric: zero point 0), output as for bnn_bconv2d_ref.
+ * Preconditions: bnn_fconv_shape_valid(s), kernel_h * kernel_w * in_c / groups
+ * <= 2^16 (so |acc| < 2^31), input_zero_point in [-128, 127].
+ * C reference only for now (no SIMD version yet). */
+void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input_zero_point,
+                     const int8_t* weights, const bnn_output_transform* t, void* output);
+
 /* out[i] = clamp(a[i] + b[i]) for i < n (the residual shortcut). out may be a
  * or b (in place); otherwise no overlap. Preconditions: non-NULL buffers
  * (unless n == 0), clamp_min <= clamp_max. */

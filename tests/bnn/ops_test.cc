@@ -24,9 +24,9 @@ std::vector<float> Random(size_t n, uint32_t seed) {
   return v;
 }
 
-// Builds, loads and runs a model with F32 inputs; returns output 0's bytes.
-std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std::vector<float>>& inputs,
-                              int force_reference = 0) {
+// Builds, loads and runs a model on the inputs' bytes; returns output 0's bytes.
+std::vector<uint8_t> RunModelBytes(const bnn::ModelBuilder& b, const std::vector<std::vector<uint8_t>>& inputs,
+                                   int force_reference = 0) {
   const std::vector<uint8_t> file = b.Finish();
   void* p = nullptr;
   REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
@@ -39,8 +39,12 @@ std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std:
   o.force_reference = force_reference;
   bnn_interpreter* it = nullptr;
   REQUIRE(bnn_interpreter_create(m, &o, &it) == BNN_OK);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    memcpy(bnn_interpreter_input(it, static_cast<int>(i)), inputs[i].data(), inputs[i].size() * sizeof(float));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    bnn_tensor_info in;
+    bnn_model_input_info(m, static_cast<int>(i), &in);
+    REQUIRE(inputs[i].size() == in.bytes);
+    memcpy(bnn_interpreter_input(it, static_cast<int>(i)), inputs[i].data(), in.bytes);
+  }
   REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
   bnn_tensor_info info;
   bnn_model_output_info(m, 0, &info);
@@ -50,6 +54,17 @@ std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std:
   bnn_model_free(m);
   free(p);
   return bytes;
+}
+
+// The same with F32 inputs.
+std::vector<uint8_t> RunModel(const bnn::ModelBuilder& b, const std::vector<std::vector<float>>& inputs,
+                              int force_reference = 0) {
+  std::vector<std::vector<uint8_t>> bytes;
+  for (const std::vector<float>& v : inputs) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(v.data());
+    bytes.emplace_back(p, p + v.size() * sizeof(float));
+  }
+  return RunModelBytes(b, bytes, force_reference);
 }
 
 std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
@@ -393,4 +408,56 @@ TEST_CASE("float convolution, depthwise, pooling and fully-connected", "[ops]") 
   for (int o = 0; o < 5; ++o) CHECK(got[o] == Approx(fc[o]).epsilon(1e-4).margin(1e-4));
   // The float contract: the optimised kernels give the reference's bits.
   CHECK(RunModel(b, {x}, 1) == RunModel(b, {x}, 0));
+}
+
+TEST_CASE("int8 convolution: the first layer on quantised pixels, to floats or to bits", "[ops]") {
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> q(-128, 127);
+  std::vector<int8_t> x(9 * 10 * 3), w(6 * 3 * 3 * 3);
+  for (int8_t& v : x) v = static_cast<int8_t>(q(rng));
+  for (int8_t& v : w) v = static_cast<int8_t>(q(rng));
+  const int32_t zp = -7;
+  std::vector<float> mult(6), bias(6);
+  for (int c = 0; c < 6; ++c) mult[c] = 0.001f * (c + 1), bias[c] = 0.25f * c - 0.5f;
+  // Expected accumulators: stride 2, SAME (9 rows: pad 1 above; 10 columns: pad
+  // 0 left, 1 right), padding is zero in real value.
+  std::vector<int32_t> acc(5 * 5 * 6);
+  for (int oy = 0; oy < 5; ++oy)
+    for (int ox = 0; ox < 5; ++ox)
+      for (int o = 0; o < 6; ++o) {
+        int32_t a = 0;
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx)
+            for (int i = 0; i < 3; ++i) {
+              const int iy = oy * 2 + ky - 1, ix = ox * 2 + kx;
+              if (iy < 0 || iy >= 9 || ix < 0 || ix >= 10) continue;
+              a += (x[(iy * 10 + ix) * 3 + i] - zp) * w[((o * 3 + ky) * 3 + kx) * 3 + i];
+            }
+        acc[(oy * 5 + ox) * 6 + o] = a;
+      }
+  for (bool bits : {false, true}) {
+    bnn::ModelBuilder b;
+    const int in = b.Tensor("x", DataType::S8, {1, 9, 10, 3}, 0.02f, zp);
+    const int wt = b.Constant("w", DataType::S8, {6, 3, 3, 3}, w.data(), w.size());
+    std::vector<int32_t> thr(6, 100), dir(6, 1);
+    const int t2 = bits ? b.ConstantS32("thr", {6}, thr) : b.ConstantF32("m", {6}, mult);
+    const int t3 = bits ? b.ConstantS32("dir", {6}, dir) : b.ConstantF32("b", {6}, bias);
+    const int out = b.Tensor("y", bits ? DataType::BITS : DataType::F32, {1, 5, 5, 6});
+    b.Input(in);
+    b.Output(out);
+    bnn::fb::Conv2DOptionsT o;
+    o.stride_h = o.stride_w = 2;
+    o.padding = bnn::fb::Padding::SAME;
+    b.Op(OpType::CONV2D, {in, wt, t2, t3}, {out}, bnn::Options(o));
+    const std::vector<uint8_t> got = RunModelBytes(b, {std::vector<uint8_t>(x.begin(), x.end())});
+    for (size_t i = 0; i < acc.size(); ++i) {
+      const size_t c = i % 6;
+      if (bits) {
+        const uint32_t word = reinterpret_cast<const uint32_t*>(got.data())[i / 6];
+        CHECK(((word >> c) & 1) == (acc[i] < 100 ? 1u : 0u));
+      } else {
+        CHECK(reinterpret_cast<const float*>(got.data())[i] == static_cast<float>(acc[i]) * mult[c] + bias[c]);
+      }
+    }
+  }
 }

@@ -16,37 +16,6 @@
 namespace bnn {
 namespace {
 
-// ---- shared: the output transform from the constants and options ----------
-
-bnn_status PrepareTransform(PrepareContext& ctx, const TensorDesc* out, uint32_t channels, fb::Activation act,
-                            float clip_min, float clip_max, bnn_output_transform* t) {
-  memset(t, 0, sizeof *t);
-  switch (out->dtype) {
-    case BNN_DTYPE_S32: t->type = BNN_OUTPUT_S32; return BNN_OK;
-    case BNN_DTYPE_BITS: {
-      t->type = BNN_OUTPUT_BITS;
-      if (bnn_status s = RequireConstant(ctx, ctx.input(2), "threshold (input 2)", BNN_DTYPE_S32, channels)) return s;
-      if (bnn_status s = RequireConstant(ctx, ctx.input(3), "direction (input 3)", BNN_DTYPE_S32, channels)) return s;
-      t->threshold = static_cast<const int32_t*>(ctx.input(2)->constant);
-      t->direction = static_cast<const int32_t*>(ctx.input(3)->constant);
-      return BNN_OK;
-    }
-    case BNN_DTYPE_F32:
-    case BNN_DTYPE_S8: {
-      t->type = out->dtype == BNN_DTYPE_F32 ? BNN_OUTPUT_F32 : BNN_OUTPUT_S8;
-      if (bnn_status s = RequireConstant(ctx, ctx.input(2), "multiplier (input 2)", BNN_DTYPE_F32, channels)) return s;
-      if (bnn_status s = RequireConstant(ctx, ctx.input(3), "bias (input 3)", BNN_DTYPE_F32, channels)) return s;
-      t->multiplier = static_cast<const float*>(ctx.input(2)->constant);
-      t->bias = static_cast<const float*>(ctx.input(3)->constant);
-      for (uint32_t c = 0; c < channels; ++c)
-        if (!isfinite(t->multiplier[c]) || !isfinite(t->bias[c]))
-          return ctx.Fail("multiplier or bias of channel %u is not finite", c);
-      return ActivationRange(ctx, act, clip_min, clip_max, &t->clamp_min, &t->clamp_max);
-    }
-    default: return ctx.Fail("output ('%s') type %s is not F32, S8, S32 or BITS", out->name, DtypeName(out->dtype));
-  }
-}
-
 // ---- BCONV2D ----------------------------------------------------------------
 
 struct BConvParams {

@@ -35,6 +35,13 @@ bnn_status PrepareConvShape(PrepareContext& ctx, bnn_dtype dtype, bool depthwise
 // its type) and sets the MAC count.
 bnn_status PrepareFcShape(PrepareContext& ctx, bnn_dtype dtype, bnn_gemm_shape* s);
 
+// The output transform (bnn_kernels.h) of a layer with `channels` outputs,
+// by the output tensor's type: F32/S8 take multiplier and bias (inputs 2, 3,
+// F32 constants) and the activation's clamp; BITS takes threshold and
+// direction (inputs 2, 3, S32 constants); S32 takes nothing.
+bnn_status PrepareTransform(PrepareContext& ctx, const TensorDesc* out, uint32_t channels, fb::Activation act,
+                            float clip_min, float clip_max, bnn_output_transform* t);
+
 // Clamp bounds of a fused activation.
 bnn_status ActivationRange(PrepareContext& ctx, fb::Activation a, float clip_min, float clip_max, float* lo,
                            float* hi);

@@ -5,7 +5,9 @@
 //
 // CONV2D / DEPTHWISE_CONV2D inputs: 0 x F32 [N, H, W, C], 1 weights F32 constant
 // [O, KH, KW, C / groups], 2 bias F32 constant [O] (optional). DEPTHWISE_CONV2D
-// is CONV2D with groups = C.
+// is CONV2D with groups = C. On S8 input and weights (the int8 first layer),
+// inputs 2 and 3 are the output transform's constants as for BCONV2D and the
+// output may be F32, S8, S32 or packed bits.
 // FULLY_CONNECTED: 0 x F32 [..., K], 1 weights F32 constant [O, K], 2 bias (optional).
 #include <string.h>
 
@@ -30,10 +32,32 @@ struct FConvParams {
   const float* weights;
   const float* bias;
   float lo, hi;
+  // Int8 input and weights (CONV2D on S8 tensors): the output transform's
+  // inputs 2, 3 as for BCONV2D.
+  bool int8;
+  const int8_t* weights_s8;
+  int32_t zero_point;
+  bnn_output_transform transform;
 };
+
+bnn_status Int8ConvPrepare(PrepareContext& ctx, bool depthwise, FConvParams* p) {
+  const fb::Conv2DOptions* o = nullptr;
+  if (bnn_status s = PrepareConvShape(ctx, BNN_DTYPE_S8, depthwise, &p->shape, &o)) return s;
+  if (static_cast<uint64_t>(p->shape.kernel_h) * p->shape.kernel_w * (p->shape.in_c / p->shape.groups) > (1u << 16))
+    return ctx.Fail("an int8 convolution sums at most 65536 products per output");
+  if (bnn_status s = PrepareTransform(ctx, ctx.output(0), p->shape.out_c, o->activation(), o->clip_min(),
+                                      o->clip_max(), &p->transform))
+    return s;
+  p->int8 = true;
+  p->weights_s8 = static_cast<const int8_t*>(ctx.input(1)->constant);
+  p->zero_point = ctx.input(0)->zero_point;
+  return BNN_OK;
+}
 
 bnn_status FConvPrepareCommon(PrepareContext& ctx, bool depthwise) {
   FConvParams* p = ctx.params<FConvParams>();
+  memset(p, 0, sizeof *p);
+  if (ctx.input(0) && ctx.input(0)->dtype == BNN_DTYPE_S8) return Int8ConvPrepare(ctx, depthwise, p);
   const fb::Conv2DOptions* o = nullptr;
   if (bnn_status s = PrepareConvShape(ctx, BNN_DTYPE_F32, depthwise, &p->shape, &o)) return s;
   if (bnn_status s = RequireTensor(ctx, ctx.output(0), "output", BNN_DTYPE_F32, 4)) return s;
@@ -49,6 +73,7 @@ bnn_status DepthwisePrepare(PrepareContext& ctx) { return FConvPrepareCommon(ctx
 MemoryRequest FConvMemory(const OpDesc& op, const bnn_kernel_table* k) {
   const FConvParams& p = Params<FConvParams>(op);
   MemoryRequest r;
+  if (p.int8) return r;  // the reference reads the weights in place
   r.persistent_bytes = k->fconv2d_weights_size(&p.shape);
   r.scratch_bytes = k->fconv2d_scratch_size(&p.shape);
   return r;
@@ -61,6 +86,10 @@ void FConvInit(const OpDesc& op, const bnn_kernel_table* k, void* persistent) {
 
 void FConvEval(const EvalContext& ctx) {
   const FConvParams& p = Params<FConvParams>(*ctx.op);
+  if (p.int8) {
+    bnn_iconv2d_ref(&p.shape, ctx.in<const int8_t>(0), p.zero_point, p.weights_s8, &p.transform, ctx.out<void>(0));
+    return;
+  }
   ctx.kernels->fconv2d(&p.shape, ctx.in<const float>(0), ctx.persistent ? ctx.persistent : p.weights, p.bias, p.lo,
                        p.hi, ctx.out<float>(0), ctx.scratch);
 }
