@@ -116,13 +116,13 @@ def cpu_model():
     }
 
 
-def compiler_version(build_dir):
-    """First line of --version of the compiler that built the benchmark."""
+def compiler_version(build_dir, source="kernels_bench.cc"):
+    """First line of --version of the compiler that built `source` (default: the benchmark)."""
     try:
         with open(os.path.join(build_dir, "compile_commands.json")) as f:
             cmds = json.load(f)
         for c in cmds:
-            if "kernels_bench.cc" in c["file"]:
+            if source in c["file"]:
                 compiler = shlex.split(c["command"])[0]
                 out = subprocess.run([compiler, "--version"], capture_output=True, text=True)
                 return out.stdout.splitlines()[0]
