@@ -47,28 +47,40 @@ constexpr size_t kRows = 4;
 #define BNN_INLINE_LAMBDA __attribute__((always_inline))
 #endif
 
+// A tile's rows: row r is `segments` runs of `segment_words` words, run i
+// starting at base[r] + i * stride[r]. An im2col row copied into scratch is
+// one run (or kernel_h runs back to back); an interior window of an
+// ungrouped convolution is read in place from the input, one run per
+// kernel row, so it needs no copy.
+struct TileRows {
+  const bnn_word* base[kRows];
+  size_t stride[kRows];
+  size_t segments, segment_words;
+};
+
 // For each of the block's kChunk channels j and each row r, the mismatch
-// count popcount over k < words of (rows[r][k] XOR w[k][j]), handed to
+// count popcount over the row's K words k of (row[k] XOR w[k][j]), handed to
 // epilogue(r, v, counts) one vector of lanes [v, v + Lanes) at a time, still
 // in registers.
 template <class Epilogue>
-HWY_INLINE void MismatchTile(const bnn_word* const* rows, const bnn_word* HWY_RESTRICT w,
-                             size_t words, const Epilogue& epilogue) {
+HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT w, const Epilogue& epilogue) {
   const hn::CappedTag<uint32_t, kChunk> d;
   const size_t N = hn::Lanes(d);
-  const bnn_word* HWY_RESTRICT r0 = rows[0];
-  const bnn_word* HWY_RESTRICT r1 = rows[1];
-  const bnn_word* HWY_RESTRICT r2 = rows[2];
-  const bnn_word* HWY_RESTRICT r3 = rows[3];
   for (size_t v = 0; v < kChunk; v += N) {
     auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
     const bnn_word* HWY_RESTRICT wk = w + v;
-    for (size_t k = 0; k < words; ++k, wk += kChunk) {
-      const auto wv = hn::Load(d, wk);
-      acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
-      acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
-      acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
-      acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+    for (size_t seg = 0; seg < rows.segments; ++seg) {
+      const bnn_word* HWY_RESTRICT r0 = rows.base[0] + seg * rows.stride[0];
+      const bnn_word* HWY_RESTRICT r1 = rows.base[1] + seg * rows.stride[1];
+      const bnn_word* HWY_RESTRICT r2 = rows.base[2] + seg * rows.stride[2];
+      const bnn_word* HWY_RESTRICT r3 = rows.base[3] + seg * rows.stride[3];
+      for (size_t k = 0; k < rows.segment_words; ++k, wk += kChunk) {
+        const auto wv = hn::Load(d, wk);
+        acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
+        acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
+        acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
+        acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+      }
     }
     epilogue(0, v, acc0);
     epilogue(1, v, acc1);
@@ -158,24 +170,6 @@ HWY_INLINE bool TapInside(const bnn_conv_shape* s, uint32_t oy, uint32_t ox, uin
 HWY_INLINE uint32_t GatherRow(const bnn_conv_shape* s, const ConvGeometry& g,
                               const bnn_word* image, uint32_t oy, uint32_t ox, size_t group,
                               bnn_word* HWY_RESTRICT row) {
-  const int64_t iy0 = static_cast<int64_t>(oy) * s->stride_h - s->pad_top;
-  const int64_t ix0 = static_cast<int64_t>(ox) * s->stride_w - s->pad_left;
-  if (s->groups == 1 && iy0 >= 0 && ix0 >= 0 &&
-      iy0 + static_cast<int64_t>(s->dilation_h) * (s->kernel_h - 1) < s->in_h &&
-      ix0 + static_cast<int64_t>(s->dilation_w) * (s->kernel_w - 1) < s->in_w) {
-    // Interior window, whole pixels: one copy per kernel row when undilated.
-    for (uint32_t ky = 0; ky < s->kernel_h; ++ky) {
-      const bnn_word* src = image + ((iy0 + ky * s->dilation_h) * s->in_w + ix0) * g.in_words;
-      if (s->dilation_w == 1) {
-        memcpy(row, src, s->kernel_w * g.in_words * sizeof(bnn_word));
-        row += s->kernel_w * g.in_words;
-      } else {
-        for (uint32_t kx = 0; kx < s->kernel_w; ++kx, row += g.in_words)
-          memcpy(row, src + kx * s->dilation_w * g.in_words, g.in_words * sizeof(bnn_word));
-      }
-    }
-    return g.taps;
-  }
   const size_t first_bit = group * g.cg;
   const bool aligned = first_bit % BNN_WORD_BITS == 0;
   uint32_t valid = 0;
@@ -236,6 +230,14 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
                       s->pad_right == 0;
   assert(direct || (scratch && reinterpret_cast<uintptr_t>(scratch) % BNN_WEIGHT_ALIGN == 0));
   bnn_word* rows_buf = static_cast<bnn_word*>(scratch);
+  // Ungrouped, undilated-in-width convolutions read interior windows in
+  // place, one run of kernel_w pixels per kernel row; rows copied to scratch
+  // then use the same runs back to back.
+  const bool in_place = !direct && s->groups == 1 && s->dilation_w == 1;
+  TileRows rows;
+  rows.segments = in_place ? s->kernel_h : 1;
+  rows.segment_words = in_place ? s->kernel_w * g.in_words : g.row_words;
+  const size_t in_place_stride = static_cast<size_t>(s->dilation_h) * s->in_w * g.in_words;
   const hn::CappedTag<int32_t, kChunk> di;
 
   for (uint32_t b = 0; b < s->batch; ++b) {
@@ -256,17 +258,25 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
           static_cast<bnn_word*>(out_row[r])[bnn_words(s->out_c) - 1] = 0;
       }
       for (size_t group = 0; group < s->groups; ++group) {
-        const bnn_word* rows[kRows];
         int32_t k_eff[kRows];
         bool border[kRows];  // needs the zero-padding correction
         for (size_t r = 0; r < kRows; ++r) {
           uint32_t valid = g.taps;
+          const int64_t iy0 = static_cast<int64_t>(oy[r]) * s->stride_h - s->pad_top;
+          const int64_t ix0 = static_cast<int64_t>(ox[r]) * s->stride_w - s->pad_left;
           if (direct) {
-            rows[r] = image + (static_cast<size_t>(oy[r]) * g.out_w + ox[r]) * g.in_words;
+            rows.base[r] = image + (static_cast<size_t>(oy[r]) * g.out_w + ox[r]) * g.in_words;
+            rows.stride[r] = 0;
+          } else if (in_place && iy0 >= 0 && ix0 >= 0 &&
+                     iy0 + static_cast<int64_t>(s->dilation_h) * (s->kernel_h - 1) < s->in_h &&
+                     ix0 + static_cast<int64_t>(s->kernel_w) - 1 < s->in_w) {
+            rows.base[r] = image + (static_cast<size_t>(iy0) * s->in_w + static_cast<size_t>(ix0)) * g.in_words;
+            rows.stride[r] = in_place_stride;
           } else {
             bnn_word* row = rows_buf + r * g.row_words;
             valid = GatherRow(s, g, image, oy[r], ox[r], group, row);
-            rows[r] = row;
+            rows.base[r] = row;
+            rows.stride[r] = rows.segment_words;
           }
           const bool zero_pad = s->pad_value == BNN_PAD_ZERO;
           border[r] = zero_pad && valid != g.taps;
@@ -280,7 +290,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
           uint32_t bits[kRows] = {0, 0, 0, 0};
           HWY_ALIGN int32_t tile[kRows * kChunk];
           // dot = K_eff - 2 * (mismatches - padded taps' weight popcounts).
-          MismatchTile(rows, packed + gb * g.block_words, g.row_words,
+          MismatchTile(rows, packed + gb * g.block_words,
                        [&](size_t r, size_t v, auto counts) HWY_ATTR BNN_INLINE_LAMBDA {
                          if (r >= rows_here) return;
                          auto mismatches = hn::BitCast(di, counts);
