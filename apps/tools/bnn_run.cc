@@ -33,18 +33,20 @@ std::vector<int64_t> UserDims(const bnn_tensor_info& t, bool nchw) {
   return d;
 }
 
-// Copies one item between NCHW (user) and NHWC (model) orders.
+// Copies one model tensor's worth (dims[0] images) between NCHW (user) and
+// NHWC (model) orders.
 void Relayout(const float* src, float* dst, const bnn_tensor_info& t, bool to_model) {
-  const int64_t h = t.dims[1], w = t.dims[2], c = t.dims[3];
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < w; ++x)
-      for (int64_t k = 0; k < c; ++k) {
-        const int64_t nhwc = (y * w + x) * c + k, nchw = (k * h + y) * w + x;
-        if (to_model)
-          dst[nhwc] = src[nchw];
-        else
-          dst[nchw] = src[nhwc];
-      }
+  const int64_t h = t.dims[1], w = t.dims[2], c = t.dims[3], image = h * w * c;
+  for (int64_t n = 0; n < t.dims[0]; ++n, src += image, dst += image)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x)
+        for (int64_t k = 0; k < c; ++k) {
+          const int64_t nhwc = (y * w + x) * c + k, nchw = (k * h + y) * w + x;
+          if (to_model)
+            dst[nhwc] = src[nchw];
+          else
+            dst[nchw] = src[nhwc];
+        }
 }
 
 // One output item as floats.
@@ -160,7 +162,7 @@ int main(int argc, char** argv) {
       const size_t item = t.bytes / sizeof(float);
       const float* src = arrays[i].data.data() + static_cast<size_t>(b) * item;
       float* dst = static_cast<float*>(bnn_interpreter_input(it, i));
-      if (nchw && t.rank == 4 && t.dims[0] == 1)
+      if (nchw && t.rank == 4)
         Relayout(src, dst, t, true);
       else
         memcpy(dst, src, t.bytes);
@@ -178,7 +180,7 @@ int main(int argc, char** argv) {
       }
       const size_t at = o.data.size();
       o.data.resize(at + item.size());
-      if (nchw && t.rank == 4 && t.dims[0] == 1)
+      if (nchw && t.rank == 4)
         Relayout(item.data(), o.data.data() + at, t, false);
       else
         memcpy(o.data.data() + at, item.data(), item.size() * sizeof(float));

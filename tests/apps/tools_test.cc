@@ -151,3 +151,43 @@ TEST_CASE("bnn-benchmark reports latency, memory and a profile", "[tools]") {
   CHECK(bad.status != 0);
   CHECK(Run(Tool("BNN_BENCHMARK") + " /nonexistent.bnn").status == 1);
 }
+
+TEST_CASE("bnn-run speaks NCHW for models from ONNX", "[tools]") {
+  mkdir(kDir.c_str(), 0755);
+  bnn::ModelBuilder b = TinyBinaryNet().Build();
+  b.metadata().input_layout = bnn::fb::Layout::NCHW;
+  const std::string model = kDir + "/tiny-nchw.bnn";
+  std::string error;
+  REQUIRE(b.Write(model, &error));
+  // The same batch in both layouts.
+  const bnn_tools::Array nhwc = RandomBatch(2);
+  bnn_tools::Array nchw;
+  nchw.shape = {2, 40, 9, 9};
+  nchw.data.resize(nhwc.data.size());
+  for (int n = 0; n < 2; ++n)
+    for (int y = 0; y < 9; ++y)
+      for (int x = 0; x < 9; ++x)
+        for (int c = 0; c < 40; ++c) nchw.data[((n * 40 + c) * 9 + y) * 9 + x] = nhwc.data[((n * 9 + y) * 9 + x) * 40 + c];
+  REQUIRE(bnn_tools::WriteNpy(kDir + "/x-nchw.npy", nchw, &error));
+  const Output o = Run(Tool("BNN_RUN") + " " + model + " --input " + kDir + "/x-nchw.npy --output " + kDir + "/z.npy");
+  INFO(o.text);
+  REQUIRE(o.status == 0);
+  bnn_tools::Array z;
+  REQUIRE(bnn_tools::ReadNpy(kDir + "/z_0.npy", &z, &error));
+  CHECK(z.shape == std::vector<int64_t>{2, 20, 4, 4});
+  bnn_model* m = nullptr;
+  REQUIRE(bnn_model_load_file(model.c_str(), &m) == BNN_OK);
+  CHECK(bnn_model_input_is_nchw(m) == 1);
+  bnn_interpreter* it = nullptr;
+  REQUIRE(bnn_interpreter_create(m, nullptr, &it) == BNN_OK);
+  for (int n = 0; n < 2; ++n) {
+    memcpy(bnn_interpreter_input(it, 0), nhwc.data.data() + n * 9 * 9 * 40, 9 * 9 * 40 * sizeof(float));
+    REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
+    const float* y = static_cast<const float*>(bnn_interpreter_output(it, 0));  // NHWC [1,4,4,20]
+    for (int h = 0; h < 4; ++h)
+      for (int w = 0; w < 4; ++w)
+        for (int c = 0; c < 20; ++c) CHECK(z.data[((n * 20 + c) * 4 + h) * 4 + w] == y[(h * 4 + w) * 20 + c]);
+  }
+  bnn_interpreter_free(it);
+  bnn_model_free(m);
+}
