@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's two commands. Each installs what is missing (Debian 12
 # packages, as root or through sudo), builds, and then:
-#   scripts/dev.sh run    runs the main job
+#   scripts/dev.sh run    runs the main job: the kernel self-check, then a
+#                         Bi-Real-Net-18-shaped network through the runtime
 #   scripts/dev.sh test   runs every test: native (every x86 SIMD target this
 #                         CPU has), aarch64 under qemu (SVE/SVE2 and NEON-only
 #                         CPUs), armv7 NEON under qemu, the C reference on a
@@ -66,6 +67,14 @@ case "$cmd" in
     install_missing "${BUILD_PKGS[@]}"
     setup build
     ./build/apps/bnn-selfcheck
+    # The runtime end to end: a Bi-Real-Net-18-shaped binary network at
+    # 224x224 (random weights), its latency, memory and per-layer profile.
+    ./build/bench/bnn-make-bireal18 build/bireal18.bnn
+    echo
+    ./build/apps/bnn-benchmark build/bireal18.bnn --runs 30
+    echo
+    echo "Model written to build/bireal18.bnn; run it on your own input with"
+    echo "  build/apps/bnn-run build/bireal18.bnn --input X.npy --output Y.npy"
     ;;
   test)
     install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
