@@ -9,6 +9,9 @@
 #                         Cortex-M4 under qemu-system-arm, everything again
 #                         under ASan+UBSan, and a bounded libFuzzer run over
 #                         the model loader; ends with "N passed, N failed".
+#   scripts/dev.sh bench  also installs the float baselines (PyTorch, OpenCV)
+#                         and rewrites docs/kernel-benchmarks.md and
+#                         docs/network-benchmarks.md (a few minutes)
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,9 @@ BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchm
             libflatbuffers-dev flatbuffers-compiler)
 TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev)
+# The benchmark reports' float baselines.
+BENCH_PKGS=(python3-torch python3-torchvision python3-opencv python3-onnx python3-numpy
+            python3-matplotlib)
 # UBSan reports must fail the test, not just print.
 SANITIZE=(-Db_sanitize=address,undefined -Db_lundef=false
           -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all)
@@ -98,8 +104,14 @@ case "$cmd" in
     run_tests build-fuzz testlog
     python3 scripts/test-summary.py build*/meson-logs/testlog*.json
     ;;
+  bench)
+    install_missing "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}"
+    setup build
+    /usr/bin/python3 bench/report.py build/bench/bnn-kernel-bench
+    /usr/bin/python3 bench/network_bench.py
+    ;;
   *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|bench" >&2
     exit 2
     ;;
 esac
