@@ -62,8 +62,11 @@ struct TileRows {
 // count popcount over the row's K words k of (row[k] XOR w[k][j]), handed to
 // epilogue(r, v, counts) one vector of lanes [v, v + Lanes) at a time, still
 // in registers.
-template <class Epilogue>
+template <size_t kActive, class Epilogue>
 HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT w, const Epilogue& epilogue) {
+  // kActive rows are computed (4, or 1 for a lone last row such as a GEMM
+  // with m = 1, which would otherwise repeat its row four times).
+  static_assert(kActive == 1 || kActive == kRows, "a tile computes 1 or 4 rows");
   const hn::CappedTag<uint32_t, kChunk> d;
   const size_t N = hn::Lanes(d);
   for (size_t v = 0; v < kChunk; v += N) {
@@ -77,15 +80,19 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
       for (size_t k = 0; k < rows.segment_words; ++k, wk += kChunk) {
         const auto wv = hn::Load(d, wk);
         acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
-        acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
-        acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
-        acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+        if (kActive == kRows) {
+          acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
+          acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
+          acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+        }
       }
     }
     epilogue(0, v, acc0);
-    epilogue(1, v, acc1);
-    epilogue(2, v, acc2);
-    epilogue(3, v, acc3);
+    if (kActive == kRows) {
+      epilogue(1, v, acc1);
+      epilogue(2, v, acc2);
+      epilogue(3, v, acc3);
+    }
   }
 }
 
@@ -290,19 +297,23 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
           uint32_t bits[kRows] = {0, 0, 0, 0};
           HWY_ALIGN int32_t tile[kRows * kChunk];
           // dot = K_eff - 2 * (mismatches - padded taps' weight popcounts).
-          MismatchTile(rows, packed + gb * g.block_words,
-                       [&](size_t r, size_t v, auto counts) HWY_ATTR BNN_INLINE_LAMBDA {
-                         if (r >= rows_here) return;
-                         auto mismatches = hn::BitCast(di, counts);
-                         if (border[r])
-                           mismatches = hn::Sub(mismatches, PaddedTapsPopcount(di, s, block_taps, oy[r], ox[r], v));
-                         const auto dot = hn::Sub(hn::Set(di, k_eff[r]), hn::Add(mismatches, mismatches));
-                         if (count == kChunk) {
-                           bits[r] |= TransformLanes(di, t, first, v, dot, out_row[r]);
-                         } else {
-                           hn::Store(dot, di, tile + r * kChunk + v);
-                         }
-                       });
+          const auto epilogue = [&](size_t r, size_t v, auto counts) HWY_ATTR BNN_INLINE_LAMBDA {
+            if (r >= rows_here) return;
+            auto mismatches = hn::BitCast(di, counts);
+            if (border[r])
+              mismatches = hn::Sub(mismatches, PaddedTapsPopcount(di, s, block_taps, oy[r], ox[r], v));
+            const auto dot = hn::Sub(hn::Set(di, k_eff[r]), hn::Add(mismatches, mismatches));
+            if (count == kChunk) {
+              bits[r] |= TransformLanes(di, t, first, v, dot, out_row[r]);
+            } else {
+              hn::Store(dot, di, tile + r * kChunk + v);
+            }
+          };
+          if (rows_here == 1) {
+            MismatchTile<1>(rows, packed + gb * g.block_words, epilogue);
+          } else {
+            MismatchTile<kRows>(rows, packed + gb * g.block_words, epilogue);
+          }
           for (size_t r = 0; r < rows_here; ++r) {
             if (count != kChunk) {
               TransformChunk(t, tile + r * kChunk, first, count, out_row[r]);
