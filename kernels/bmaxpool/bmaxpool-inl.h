@@ -12,6 +12,7 @@
 
 #include "bnn_kernels.h"
 #include "hwy/highway.h"
+#include "kernels/common/pool-window.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace bnn {
@@ -27,27 +28,20 @@ void BMaxPool(const bnn_pool_shape* s, const bnn_word* input, bnn_word* output) 
   for (uint32_t b = 0; b < s->batch; ++b) {
     const bnn_word* image = input + static_cast<size_t>(b) * s->in_h * s->in_w * words;
     for (uint32_t oy = 0; oy < out_h; ++oy) {
-      // The window clipped to the image (pads are smaller than the window,
-      // so it is never empty).
-      const int64_t y0 = static_cast<int64_t>(oy) * s->stride_h - s->pad_top;
-      const size_t ky0 = y0 < 0 ? static_cast<size_t>(-y0) : 0;
-      const size_t ky1 = y0 + s->pool_h > s->in_h ? static_cast<size_t>(s->in_h - y0) : s->pool_h;
       for (uint32_t ox = 0; ox < out_w; ++ox, output += words) {
-        const int64_t x0 = static_cast<int64_t>(ox) * s->stride_w - s->pad_left;
-        const size_t kx0 = x0 < 0 ? static_cast<size_t>(-x0) : 0;
-        const size_t kx1 = x0 + s->pool_w > s->in_w ? static_cast<size_t>(s->in_w - x0) : s->pool_w;
+        const PoolWindow win = ClippedPoolWindow(s, oy, ox);
         size_t w = 0;
         for (; w + N <= words; w += N) {
           auto all = hn::Set(d, ~0u);
-          for (size_t ky = ky0; ky < ky1; ++ky)
-            for (size_t kx = kx0; kx < kx1; ++kx)
-              all = hn::And(all, hn::LoadU(d, image + ((y0 + ky) * s->in_w + x0 + kx) * words + w));
+          for (size_t ky = win.ky0; ky < win.ky1; ++ky)
+            for (size_t kx = win.kx0; kx < win.kx1; ++kx)
+              all = hn::And(all, hn::LoadU(d, image + ((win.y0 + ky) * s->in_w + win.x0 + kx) * words + w));
           hn::StoreU(all, d, output + w);
         }
         for (; w < words; ++w) {
           bnn_word all = ~0u;
-          for (size_t ky = ky0; ky < ky1; ++ky)
-            for (size_t kx = kx0; kx < kx1; ++kx) all &= image[((y0 + ky) * s->in_w + x0 + kx) * words + w];
+          for (size_t ky = win.ky0; ky < win.ky1; ++ky)
+            for (size_t kx = win.kx0; kx < win.kx1; ++kx) all &= image[((win.y0 + ky) * s->in_w + win.x0 + kx) * words + w];
           output[w] = all;
         }
       }

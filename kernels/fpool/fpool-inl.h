@@ -16,6 +16,7 @@
 #include "bnn_kernels.h"
 #include "hwy/highway.h"
 #include "kernels/common/f32-inl.h"
+#include "kernels/common/pool-window.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace bnn {
@@ -23,24 +24,6 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 #if BNN_F32_EXACT
-
-// Output pixel (oy, ox)'s window clipped to the image: rows [y0 + ky0, y0 + ky1),
-// columns [x0 + kx0, x0 + kx1). Never empty (pads are smaller than the window).
-struct PoolWindow {
-  int64_t y0, x0;
-  size_t ky0, ky1, kx0, kx1;
-};
-
-HWY_INLINE PoolWindow Window(const bnn_pool_shape* s, uint32_t oy, uint32_t ox) {
-  PoolWindow w;
-  w.y0 = static_cast<int64_t>(oy) * s->stride_h - s->pad_top;
-  w.x0 = static_cast<int64_t>(ox) * s->stride_w - s->pad_left;
-  w.ky0 = w.y0 < 0 ? static_cast<size_t>(-w.y0) : 0;
-  w.ky1 = w.y0 + s->pool_h > s->in_h ? static_cast<size_t>(s->in_h - w.y0) : s->pool_h;
-  w.kx0 = w.x0 < 0 ? static_cast<size_t>(-w.x0) : 0;
-  w.kx1 = w.x0 + s->pool_w > s->in_w ? static_cast<size_t>(s->in_w - w.x0) : s->pool_w;
-  return w;
-}
 
 void MaxPoolF32(const bnn_pool_shape* s, const float* input, float* output) {
   assert(s && input && output && bnn_pool_shape_valid(s));
@@ -51,7 +34,7 @@ void MaxPoolF32(const bnn_pool_shape* s, const float* input, float* output) {
     const float* image = input + static_cast<size_t>(b) * s->in_h * s->in_w * C;
     for (uint32_t oy = 0; oy < out_h; ++oy)
       for (uint32_t ox = 0; ox < out_w; ++ox, output += C) {
-        const PoolWindow w = Window(s, oy, ox);
+        const PoolWindow w = ClippedPoolWindow(s, oy, ox);
         const float* first = image + ((w.y0 + w.ky0) * s->in_w + w.x0 + w.kx0) * C;
         // m starts at the first position; going over it again changes nothing.
         // IsNaN, not Ne(x, x): Highway 1.0.3's Ne is an ordered compare (false
@@ -89,7 +72,7 @@ void AvgPoolF32(const bnn_pool_shape* s, const float* input, int count_include_p
     const float* image = input + static_cast<size_t>(b) * s->in_h * s->in_w * C;
     for (uint32_t oy = 0; oy < out_h; ++oy)
       for (uint32_t ox = 0; ox < out_w; ++ox, output += C) {
-        const PoolWindow w = Window(s, oy, ox);
+        const PoolWindow w = ClippedPoolWindow(s, oy, ox);
         const uint32_t count = count_include_pad
                                    ? s->pool_h * s->pool_w
                                    : static_cast<uint32_t>((w.ky1 - w.ky0) * (w.kx1 - w.kx0));
