@@ -1,0 +1,244 @@
+// bnn-convert: ONNX in, .bnn out. Imports the model, runs the graph passes
+// (constant folding, straight-through-estimator stripping, BatchNorm and
+// scale folding, binary layer recognition), writes the model, and with
+// --check compares it against the converter's own float interpreter.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bnn/bnn.hpp"
+#include "src/check.h"
+#include "src/evaluator.h"
+#include "src/lower.h"
+#include "src/onnx_import.h"
+#include "src/passes.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: bnn-convert MODEL.onnx -o MODEL.bnn [options]\n"
+    "\n"
+    "Converts an ONNX model (opsets 9 to 17) to the .bnn format. Convolutions and\n"
+    "fully-connected layers whose input is a Sign and whose weights are +/-alpha per\n"
+    "output channel become binary layers; everything else stays float.\n"
+    "\n"
+    "  -o, --output FILE        the .bnn file to write (written to FILE.tmp, then renamed)\n"
+    "  --input-shape [NAME:]DIMS  fix a dynamic input shape, e.g. 1x3x224x224\n"
+    "  --name TEXT              model name (metadata)\n"
+    "  --description TEXT       model description (metadata)\n"
+    "  --task KIND              classifier, detector, embedder or other (default other)\n"
+    "  --labels FILE            class names, one per line (metadata)\n"
+    "  --mean A,B,C --std A,B,C input normalisation (pixel / 255 - mean) / std (metadata)\n"
+    "  --check X.npy            run X (float32, the model's NCHW input, a batch) through the\n"
+    "                           ONNX graph (the converter's float interpreter) and the .bnn;\n"
+    "                           print the largest difference and the top-1 agreement\n"
+    "  --min-agreement PCT      with --check: exit 1 if top-1 agreement is below PCT\n"
+    "  --max-difference D       with --check: exit 1 if the largest difference exceeds D\n"
+    "  -v, --verbose            print what each pass did\n"
+    "  --list-ops               print the ONNX ops bnn-convert accepts and exit\n";
+
+bool ParseDims(const std::string& s, std::vector<int64_t>* dims) {
+  dims->clear();
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    const size_t x = s.find_first_of("x,", pos);
+    const std::string part = s.substr(pos, x == std::string::npos ? std::string::npos : x - pos);
+    char* end = nullptr;
+    const long long v = strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end || v <= 0) return false;
+    dims->push_back(v);
+    if (x == std::string::npos) break;
+    pos = x + 1;
+  }
+  return !dims->empty();
+}
+
+bool ParseFloats(const std::string& s, std::vector<float>* out) {
+  out->clear();
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    const size_t c = s.find(',', pos);
+    const std::string part = s.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+    char* end = nullptr;
+    const float v = strtof(part.c_str(), &end);
+    if (part.empty() || *end) return false;
+    out->push_back(v);
+    if (c == std::string::npos) break;
+    pos = c + 1;
+  }
+  return true;
+}
+
+int Fail(const std::string& message) {
+  fprintf(stderr, "bnn-convert: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string input, output, check_path;
+  bnnc::PassOptions pass_options;
+  bnnc::ModelInfo info;
+  bool verbose = false;
+  double min_agreement = -1, max_difference = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* v) {
+      if (i + 1 >= argc) return false;
+      *v = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") {
+      fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--list-ops") {
+      for (const std::string& op : bnnc::LoweredOps())
+        if (op.rfind("bnn.", 0) != 0) printf("%s\n", op.c_str());
+      printf("Sign\n");
+      return 0;
+    } else if (a == "-o" || a == "--output") {
+      if (!value(&output)) return Fail("-o needs a file name");
+    } else if (a == "--input-shape") {
+      if (!value(&v)) return Fail("--input-shape needs dimensions");
+      std::string name;
+      const size_t colon = v.rfind(':');
+      if (colon != std::string::npos) {
+        name = v.substr(0, colon);
+        v = v.substr(colon + 1);
+      }
+      std::vector<int64_t> dims;
+      if (!ParseDims(v, &dims)) return Fail("--input-shape '" + v + "' is not like 1x3x224x224");
+      pass_options.input_shapes[name] = dims;
+    } else if (a == "--name") {
+      if (!value(&info.name)) return Fail("--name needs text");
+    } else if (a == "--description") {
+      if (!value(&info.description)) return Fail("--description needs text");
+    } else if (a == "--task") {
+      if (!value(&v)) return Fail("--task needs a kind");
+      if (v == "classifier") info.task = bnn::fb::Task::CLASSIFIER;
+      else if (v == "detector") info.task = bnn::fb::Task::DETECTOR;
+      else if (v == "embedder") info.task = bnn::fb::Task::EMBEDDER;
+      else if (v == "other") info.task = bnn::fb::Task::OTHER;
+      else return Fail("--task must be classifier, detector, embedder or other, not '" + v + "'");
+    } else if (a == "--labels") {
+      if (!value(&v)) return Fail("--labels needs a file");
+      std::ifstream f(v);
+      if (!f) return Fail("cannot read labels file '" + v + "': " + strerror(errno));
+      for (std::string line; std::getline(f, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        info.labels.push_back(line);
+      }
+      while (!info.labels.empty() && info.labels.back().empty()) info.labels.pop_back();
+    } else if (a == "--mean" || a == "--std") {
+      if (!value(&v) || !ParseFloats(v, a == "--mean" ? &info.mean : &info.std))
+        return Fail(a + " needs comma-separated numbers");
+    } else if (a == "--check") {
+      if (!value(&check_path)) return Fail("--check needs a .npy file");
+    } else if (a == "--min-agreement" || a == "--max-difference") {
+      if (!value(&v)) return Fail(a + " needs a number");
+      char* end = nullptr;
+      const double d = strtod(v.c_str(), &end);
+      if (*end || !(d >= 0)) return Fail(a + " needs a non-negative number, not '" + v + "'");
+      (a == "--min-agreement" ? min_agreement : max_difference) = d;
+    } else if (a == "-v" || a == "--verbose") {
+      verbose = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return Fail("unknown option '" + a + "' (see --help)");
+    } else if (input.empty()) {
+      input = a;
+    } else {
+      return Fail("more than one input model ('" + input + "', '" + a + "')");
+    }
+  }
+  if (input.empty() || output.empty()) {
+    fputs(kUsage, stderr);
+    return 2;
+  }
+  if (info.mean.size() != info.std.size()) return Fail("--mean and --std need the same number of values");
+  for (float s : info.std)
+    if (!(s > 0)) return Fail("--std values must be positive");
+
+  std::string error;
+  bnnc::Graph graph;
+  if (!bnnc::ImportOnnx(input, &graph, &error)) return Fail(error);
+  if (info.name.empty()) {
+    const size_t slash = input.find_last_of('/');
+    info.name = input.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (info.name.size() > 5 && info.name.substr(info.name.size() - 5) == ".onnx") info.name.resize(info.name.size() - 5);
+  }
+  bnnc::Graph original;  // the float reference for --check, shapes fixed
+  bnnc::PassLog log;
+  {
+    bnnc::Graph g = graph;
+    bnnc::RemoveIdentities(&g, nullptr);
+    if (!bnnc::InferShapes(&g, pass_options, &error)) return Fail(input + ": " + error);
+    original = g;
+  }
+  if (!bnnc::RunPasses(&graph, pass_options, &log, &error)) return Fail(input + ": " + error);
+  if (verbose)
+    for (const std::string& n : log.notes) fprintf(stderr, "  %s\n", n.c_str());
+  for (const std::string& w : log.warnings) fprintf(stderr, "bnn-convert: warning: %s\n", w.c_str());
+
+  bnn::ModelBuilder builder;
+  if (!bnnc::Lower(graph, info, &builder, &error)) return Fail(input + ": " + error);
+  const std::vector<uint8_t> bytes = builder.Finish();
+  // The converter must never write a model the runtime refuses. The runtime
+  // reads buffers in place, so they must be 64-byte aligned (and outlive it).
+  std::unique_ptr<uint8_t, decltype(&free)> aligned(
+      static_cast<uint8_t*>(aligned_alloc(64, (bytes.size() + 63) / 64 * 64)), &free);
+  if (!aligned) return Fail("out of memory");
+  memcpy(aligned.get(), bytes.data(), bytes.size());
+  bnn::Model model;
+  if (bnn::Model::Load(aligned.get(), bytes.size(), &model) != BNN_OK)
+    return Fail("internal error: the runtime rejects the converted model: " + std::string(bnn_last_load_error()));
+  const std::string tmp = output + ".tmp";
+  {
+    FILE* f = fopen(tmp.c_str(), "wb");
+    if (!f) return Fail("cannot write '" + tmp + "': " + strerror(errno));
+    const bool ok = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    if (fclose(f) != 0 || !ok) {
+      remove(tmp.c_str());
+      return Fail("cannot write '" + tmp + "': " + strerror(errno));
+    }
+    if (rename(tmp.c_str(), output.c_str()) != 0) {
+      remove(tmp.c_str());
+      return Fail("cannot rename '" + tmp + "' to '" + output + "': " + strerror(errno));
+    }
+  }
+  int binary = 0, total = 0;
+  for (const bnnc::Node& n : graph.nodes) {
+    binary += n.op == "bnn.BinaryConv" || n.op == "bnn.BinaryGemm";
+    ++total;
+  }
+  printf("%s: %d layers (%d binary), %zu bytes\n", output.c_str(), total, binary, bytes.size());
+
+  if (check_path.empty()) return 0;
+  bnnc::CheckResult r;
+  if (!bnnc::CheckModel(original, model, check_path, &r, &error)) return Fail("--check: " + error);
+  printf("check: %lld inputs, largest difference %.6g (output '%s'), top-1 agreement %.2f %% (%lld of %lld)\n",
+         (long long)r.items, r.max_difference, r.worst_output.c_str(), r.agreement_percent(), (long long)r.top1_agree,
+         (long long)r.items);
+  bool ok = true;
+  if (min_agreement >= 0 && r.agreement_percent() < min_agreement) {
+    fprintf(stderr, "bnn-convert: top-1 agreement %.2f %% is below --min-agreement %.2f\n", r.agreement_percent(),
+            min_agreement);
+    ok = false;
+  }
+  if (max_difference >= 0 && !(r.max_difference <= max_difference)) {
+    fprintf(stderr, "bnn-convert: largest difference %.6g exceeds --max-difference %.6g\n", r.max_difference,
+            max_difference);
+    ok = false;
+  }
+  return ok ? 0 : 1;
+}

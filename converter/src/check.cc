@@ -1,0 +1,96 @@
+#include "check.h"
+
+#include <math.h>
+
+#include <algorithm>
+#include <map>
+
+#include "apps/tools/npy.h"
+#include "evaluator.h"
+
+namespace bnnc {
+namespace {
+
+// Copies between ONNX's NCHW and the runtime's NHWC for 4-D tensors.
+void Relayout(const float* src, float* dst, const std::vector<int64_t>& nchw, bool to_nhwc) {
+  if (nchw.size() != 4) {
+    int64_t n = 1;
+    for (int64_t d : nchw) n *= d;
+    std::copy(src, src + n, dst);
+    return;
+  }
+  const int64_t N = nchw[0], C = nchw[1], H = nchw[2], W = nchw[3];
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          const int64_t i_nchw = ((b * C + c) * H + y) * W + x, i_nhwc = ((b * H + y) * W + x) * C + c;
+          if (to_nhwc) dst[i_nhwc] = src[i_nchw];
+          else dst[i_nchw] = src[i_nhwc];
+        }
+}
+
+int64_t Argmax(const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); }
+
+}  // namespace
+
+bool CheckModel(const Graph& ref, const bnn::Model& model, const std::string& npy_path, CheckResult* r,
+                std::string* error) {
+  if (ref.inputs.size() != 1) {
+    *error = "needs a model with one input";
+    return false;
+  }
+  bnn_tools::Array x;
+  if (!bnn_tools::ReadNpy(npy_path, &x, error)) return false;
+  const std::vector<int64_t>& shape = ref.input_shapes.at(ref.inputs[0]);
+  // A batch of items: [B, d1, d2, ...] for a model input [1, d1, d2, ...].
+  const bool fits = !shape.empty() && shape[0] == 1 && x.shape.size() == shape.size() &&
+                    std::equal(shape.begin() + 1, shape.end(), x.shape.begin() + 1);
+  if (!fits) {
+    *error = npy_path + " has shape " + ShapeString(x.shape) + "; the model's input is " + ShapeString(shape) +
+             " (give a batch of those along the first axis)";
+    return false;
+  }
+  const int64_t item = int64_t(x.data.size()) / std::max<int64_t>(x.shape[0], 1);
+  bnn::Interpreter it;
+  if (bnn::Interpreter::Create(model, &it) != BNN_OK) {
+    *error = std::string("cannot create an interpreter: ") + bnn_last_load_error();
+    return false;
+  }
+  const int64_t items = x.shape[0];
+  *r = CheckResult();
+  for (int64_t i = 0; i < items; ++i) {
+    Value in;
+    in.shape = shape;
+    in.f.assign(x.data.begin() + i * item, x.data.begin() + (i + 1) * item);
+    std::map<std::string, Value> values;
+    if (!RunGraph(ref, {{ref.inputs[0], in}}, &values, error)) return false;
+    Relayout(in.f.data(), it.input<float>(0), shape, true);
+    if (it.Invoke() != BNN_OK) {
+      *error = std::string("invoke failed: ") + it.error();
+      return false;
+    }
+    std::vector<float> first_ref, first_bnn;
+    for (size_t o = 0; o < ref.outputs.size(); ++o) {
+      const Value& want = values.at(ref.outputs[o]);
+      std::vector<float> got(want.count());
+      Relayout(it.output<float>(int(o)), got.data(), want.shape, false);
+      for (int64_t k = 0; k < want.count(); ++k) {
+        const double d = fabs(double(got[k]) - double(want.f[k]));
+        if (!(d <= r->max_difference)) {
+          r->max_difference = d;
+          r->worst_output = ref.outputs[o];
+        }
+      }
+      if (o == 0) {
+        first_ref = want.f;
+        first_bnn = got;
+      }
+    }
+    r->top1_agree += !first_ref.empty() && Argmax(first_ref) == Argmax(first_bnn);
+    ++r->items;
+  }
+  return true;
+}
+
+}  // namespace bnnc

@@ -1,0 +1,27 @@
+// Turns the IR, after RunPasses, into a .bnn model: 4-D tensors become NHWC,
+// bnn.* nodes become the binary operators, everything else the runtime's
+// float operators. Nodes nothing can run are listed together in the error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bnn/model_builder.hpp"
+#include "ir.h"
+
+namespace bnnc {
+
+struct ModelInfo {
+  std::string name, description;
+  bnn::fb::Task task = bnn::fb::Task::OTHER;
+  std::vector<float> mean, std;  // normalisation metadata (pixel/255 - mean) / std
+  std::vector<std::string> labels;
+};
+
+bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error);
+
+// ONNX ops (and bnn.* ops of the passes) Lower accepts, for the docs and
+// the conformance tests.
+const std::vector<std::string>& LoweredOps();
+
+}  // namespace bnnc
