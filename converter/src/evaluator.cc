@@ -752,7 +752,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     return true;
   }
   if (op == "Flatten") {
-    const int64_t axis = NormAxis(n.Int("axis", 1), x.shape.size() + 1);
+    const int64_t axis = NormAxis(n.Int("axis", 1), x.shape.size());
     if (axis < 0 || axis > int64_t(x.shape.size())) return Fail(error, n, "axis out of range");
     int64_t a = 1;
     for (int64_t k = 0; k < axis; ++k) a *= x.shape[k];

@@ -46,7 +46,7 @@ std::string Node::String(const std::string& a, const std::string& def) const {
   return it == attrs.end() ? def : it->second.s;
 }
 
-std::string Node::Describe() const { return op + " '" + name + "'"; }
+std::string Node::Describe() const { return (origin.empty() ? op : origin) + " '" + name + "'"; }
 
 const Value* Graph::Constant(const std::string& t) const {
   auto it = constants.find(t);

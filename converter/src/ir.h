@@ -41,6 +41,7 @@ struct Attr {
 struct Node {
   std::string op;    // ONNX op type, e.g. "Conv"
   std::string name;  // ONNX node name, or "<op>_<index>" when it had none
+  std::string origin;  // the ONNX op a bnn.* node was made from (for messages)
   std::vector<std::string> inputs;   // "" for an absent optional input
   std::vector<std::string> outputs;
   std::map<std::string, Attr> attrs;

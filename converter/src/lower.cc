@@ -57,7 +57,7 @@ const std::set<std::string>& Accepted() {
       "bnn.Sign", "bnn.BinaryConv", "bnn.BinaryGemm", "bnn.Dense", "Conv", "MaxPool", "AveragePool",
       "GlobalAveragePool", "GlobalMaxPool", "Relu", "Sigmoid", "LeakyRelu", "PRelu", "Clip", "Softmax", "Add", "Sub",
       "Mul", "Div", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Pad",
-      "Resize", "Upsample", "Gemm", "MatMul"};
+      "Resize", "Upsample", "Gemm", "MatMul", "Identity", "Dropout"};
   return ops;
 }
 
@@ -260,6 +260,11 @@ class Lowering {
         const Value& t = *g_.Constant(n.inputs[1]);
         ins.push_back(b_.ConstantF32(n.inputs[1], {int32_t(t.count())}, t.f));
       }
+      if (g_.IsOutput(out)) {
+        *why = "Sign is supported as the input of binary convolutions, fully-connected layers and max-pooling; "
+               "here it is a model output";
+        return false;
+      }
       if (os.size() != 2 && os.size() != 4) { *why = "binary activations must be 2-D or 4-D"; return false; }
       b_.Op(fb::OpType::BITPACK, ins, {Output(out, true)}, {}, n.name);
       return true;
@@ -396,7 +401,7 @@ class Lowering {
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
       const bool c0 = g_.IsConstant(n.inputs[0]), c1 = g_.IsConstant(n.inputs[1]);
       if (c0 && c1) { *why = "both operands are constant"; return false; }
-      if (ShapeOf(n.inputs[c0 ? 1 : 0]) != os) {
+      if ((!c0 && ShapeOf(n.inputs[0]) != os) || (!c1 && ShapeOf(n.inputs[1]) != os)) {
         *why = "the activation operand must have the output's shape (broadcasting is supported for constants)";
         return false;
       }
@@ -451,6 +456,12 @@ class Lowering {
       b_.Op(fb::OpType::MUL, {x, b_.ConstantF32(n.name + ".scale", {int32_t(os[1])}, m)}, {scaled}, {}, n.name + ".scale");
       b_.Op(fb::OpType::ADD, {scaled, b_.ConstantF32(n.name + ".shift", {int32_t(os[1])}, a)}, {Output(out, false)}, {},
             n.name);
+      return true;
+    }
+    if (op == "Identity" || op == "Dropout") {  // left by RemoveIdentities only where a copy is needed
+      if (!Input(n.inputs[0], false, &x, why)) return false;
+      fb::ReshapeOptionsT o;
+      b_.Op(fb::OpType::RESHAPE, {x}, {Output(out, false)}, bnn::Options(o), n.name);
       return true;
     }
     if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") {
@@ -539,6 +550,18 @@ class Lowering {
       if (os.size() != 4) { *why = "only 4-D NCHW input is supported"; return false; }
       const std::string mode = n.String("mode", "nearest");
       const std::string ctm = n.String("coordinate_transformation_mode", g_.opset >= 11 && op == "Resize" ? "half_pixel" : "asymmetric");
+      // The runtime maps coordinates with in/out; ONNX with the given scales.
+      // They agree when the output size is exactly input x scale.
+      const Value* scales = nullptr;
+      for (size_t k = 1; k < n.inputs.size(); ++k) {
+        const Value* v = n.inputs[k].empty() ? nullptr : g_.Constant(n.inputs[k]);
+        if (v && v->type == DType::F32 && v->count() == 4) scales = v;
+      }
+      const Shape& is = ShapeOf(n.inputs[0]);
+      if (scales && (double(os[2]) != double(is[2]) * scales->at(2) || double(os[3]) != double(is[3]) * scales->at(3))) {
+        *why = "scales that do not give a whole output size are not supported";
+        return false;
+      }
       fb::ResizeOptionsT o;
       o.out_h = int32_t(os[2]);
       o.out_w = int32_t(os[3]);

@@ -156,6 +156,15 @@ bool BinaryWeights(const Value& w, int64_t channels, std::vector<float>* signs, 
   return true;
 }
 
+// Whether `t` holds signs: a bnn.Sign output, or max-pooled signs.
+bool IsBinary(const Graph& g, const std::string& t) {
+  const int p = g.Producer(t);
+  if (p < 0) return false;
+  const Node& n = g.nodes[p];
+  if (n.op == "bnn.Sign") return true;
+  return (n.op == "MaxPool" || n.op == "GlobalMaxPool") && n.outputs.size() == 1 && IsBinary(g, n.inputs[0]);
+}
+
 // The binary input of a Conv: through an optional constant-mode Pad on the
 // spatial axes (value 0: zero padding; value 1: one padding) to a bnn.Sign.
 // Returns the bits tensor or "" and adds the Pad's pads to `pads`.
@@ -193,7 +202,7 @@ std::string BinaryConvInput(const Graph& g, const Node& conv, std::vector<int64_
     t = pad.inputs[0];
     p = g.Producer(t);
   }
-  return p >= 0 && g.nodes[p].op == "bnn.Sign" ? t : "";
+  return IsBinary(g, t) ? t : "";
 }
 
 }  // namespace
@@ -296,15 +305,16 @@ bool FoldConstants(Graph* g, PassLog* log, std::string* error) {
       all_const &= v != nullptr;
       in.push_back(v);
     }
-    Value shape;
-    if (node.op == "Shape" && !node.inputs.empty() && g->shapes.count(node.inputs[0])) {
-      shape = Value::Int({int64_t(g->shapes[node.inputs[0]].size())}, g->shapes[node.inputs[0]]);
-      in = {&shape};
-      all_const = true;
-    }
-    if (!all_const) { ++n; continue; }
     std::vector<Value> out;
-    if (!EvaluateNode(node, g->opset, in, &out, error)) return false;
+    if (node.op == "Shape" && !node.inputs.empty() && g->shapes.count(node.inputs[0])) {
+      const std::vector<int64_t>& s = g->shapes[node.inputs[0]];
+      out = {Value::Int({int64_t(s.size())}, s)};
+    } else if (!all_const) {
+      ++n;
+      continue;
+    } else if (!EvaluateNode(node, g->opset, in, &out, error)) {
+      return false;
+    }
     for (size_t k = 0; k < node.outputs.size() && k < out.size(); ++k) {
       if (node.outputs[k].empty()) continue;
       g->shapes[node.outputs[k]] = out[k].shape;
@@ -408,6 +418,7 @@ void FuseSignThresholds(Graph* g, PassLog* log) {
   for (size_t n = 0; n < g->nodes.size(); ++n) {
     if (g->nodes[n].op != "Sign") continue;
     g->nodes[n].op = "bnn.Sign";
+    g->nodes[n].origin = "Sign";
     g->nodes[n].inputs.resize(2);
     const std::string y = g->nodes[n].inputs[0];
     const int p = g->Producer(y);
@@ -441,10 +452,9 @@ void FoldAffineIntoFloatLayers(Graph* g, PassLog* log) {
     const bool conv = node.op == "Conv", gemm = node.op == "Gemm", matmul = node.op == "MatMul";
     if (!conv && !gemm && !matmul) continue;
     if (node.inputs.size() < 2 || !g->Constant(node.inputs[1]) || g->IsConstant(node.inputs[0])) continue;
+    // Binary layers are FuseBinaryLayers' business.
     const int p = g->Producer(node.inputs[0]);
-    if (p >= 0 && g->nodes[p].op == "bnn.Sign") continue;  // binary layers are FuseBinaryLayers' business
-    if (p >= 0 && g->nodes[p].op == "Pad" && g->Producer(g->nodes[p].inputs[0]) >= 0 &&
-        g->nodes[g->Producer(g->nodes[p].inputs[0])].op == "bnn.Sign")
+    if (IsBinary(*g, node.inputs[0]) || (p >= 0 && g->nodes[p].op == "Pad" && IsBinary(*g, g->nodes[p].inputs[0])))
       continue;
     Value w = *g->Constant(node.inputs[1]);
     const auto& in_shape = g->shapes[node.inputs[0]];
@@ -486,6 +496,7 @@ void FoldAffineIntoFloatLayers(Graph* g, PassLog* log) {
     if (conv) {
       layer.inputs = {layer.inputs[0], wn, bn};
     } else {
+      layer.origin = layer.op;
       layer.op = "bnn.Dense";  // y = x W^T + b, W [O, K]
       layer.inputs = {layer.inputs[0], wn, bn};
       layer.attrs.clear();
@@ -516,8 +527,7 @@ bool FuseBinaryLayers(Graph* g, PassLog* log, std::string* error) {
       }
       bits = BinaryConvInput(*g, node, &pads, &pad_value);
     } else {
-      const int p = g->Producer(node.inputs[0]);
-      if (p >= 0 && g->nodes[p].op == "bnn.Sign") bits = node.inputs[0];
+      if (IsBinary(*g, node.inputs[0])) bits = node.inputs[0];
       if (!bits.empty() && (in_shape.size() != 2 || (gemm && node.Int("transA", 0)))) {
         *error = node.Describe() + " reads binary activations of shape " + ShapeString(in_shape) +
                  "; binary fully-connected layers take a 2-D [N, K] input";
@@ -561,6 +571,7 @@ bool FuseBinaryLayers(Graph* g, PassLog* log, std::string* error) {
     Node layer;
     layer.op = conv ? "bnn.BinaryConv" : "bnn.BinaryGemm";
     layer.name = node.name;
+    layer.origin = node.op + " (binary)";
     layer.outputs = node.outputs;
     if (conv) {
       for (const char* a : {"strides", "dilations", "group"})
