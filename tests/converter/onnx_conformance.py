@@ -167,7 +167,19 @@ def main():
     print("conformance: %(pass)d pass, %(rejected)d rejected (unsupported cases, clear message), %(fail)d fail" % counts)
     if md:
         with open(md, "w") as f:
-            f.write("| ONNX op | test | outcome | detail |\n|---|---|---|---|\n")
+            f.write("# ONNX operator conformance\n\n"
+                    "ONNX's own single-operator tests (Debian's libonnx-testdata %s) through `bnn-convert` and\n"
+                    "`bnn-run`, outputs compared with rtol 1e-4, atol 1e-5. Written by\n"
+                    "`tests/converter/onnx_conformance.py BNN_CONVERT BNN_RUN --markdown docs/onnx-conformance.md`;\n"
+                    "CI runs the same script and fails on any outcome that differs from\n"
+                    "`tests/converter/conformance_expected.txt`. *Rejected* means bnn-convert refused the model\n"
+                    "with the message shown (exit 1); no test gives wrong numbers.\n\n" % onnx.__version__)
+            f.write("%(pass)d pass, %(rejected)d rejected, %(fail)d fail.\n\n" % counts)
+            f.write("| ONNX op | pass | rejected | fail |\n|---|---|---|---|\n")
+            for op in sorted({r[0] for r in results}):
+                c = [sum(1 for r in results if r[0] == op and r[2] == k) for k in ("pass", "rejected", "fail")]
+                f.write("| %s | %d | %d | %d |\n" % (op, c[0], c[1], c[2]))
+            f.write("\n| ONNX op | test | outcome | detail |\n|---|---|---|---|\n")
             for op, name, outcome, detail in results:
                 f.write("| %s | %s | %s | %s |\n" % (op, name, outcome, detail.replace("|", "\\|")))
     if write:
