@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "bnn/bnn.hpp"
+#include "apps/tools/npy.h"
+#include "src/calibrate.h"
 #include "src/check.h"
 #include "src/evaluator.h"
 #include "src/lower.h"
@@ -38,6 +40,13 @@ const char kUsage[] =
     "  --task KIND              classifier, detector, embedder or other (default other)\n"
     "  --labels FILE            class names, one per line (metadata)\n"
     "  --mean A,B,C --std A,B,C input normalisation (pixel / 255 - mean) / std (metadata)\n"
+    "  --calibration X.npy      real inputs (float32, NCHW batch) for --int8 and --binarize\n"
+    "  --int8                   run the first and last float convolutions in int8, with the\n"
+    "                           input range from --calibration (weights per output channel)\n"
+    "  --binarize LAYERS        post-training binarisation of a float model: 'all' (every\n"
+    "                           Conv/Gemm but the first and last) or comma-separated node\n"
+    "                           names; XNOR-Net scaling, activation scale from --calibration.\n"
+    "                           Prints how far the result drifts from the float model.\n"
     "  --check X.npy            run X (float32, the model's NCHW input, a batch) through the\n"
     "                           ONNX graph (the converter's float interpreter) and the .bnn;\n"
     "                           print the largest difference and the top-1 agreement\n"
@@ -86,7 +95,9 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string input, output, check_path;
+  std::string input, output, check_path, calibration_path;
+  std::vector<std::string> binarize;
+  bool int8 = false;
   bnnc::PassOptions pass_options;
   bnnc::ModelInfo info;
   bool verbose = false;
@@ -143,6 +154,18 @@ int main(int argc, char** argv) {
     } else if (a == "--mean" || a == "--std") {
       if (!value(&v) || !ParseFloats(v, a == "--mean" ? &info.mean : &info.std))
         return Fail(a + " needs comma-separated numbers");
+    } else if (a == "--calibration") {
+      if (!value(&calibration_path)) return Fail("--calibration needs a .npy file");
+    } else if (a == "--int8") {
+      int8 = true;
+    } else if (a == "--binarize") {
+      if (!value(&v) || v.empty()) return Fail("--binarize needs 'all' or layer names");
+      for (size_t pos = 0; pos <= v.size();) {
+        const size_t c = v.find(',', pos);
+        binarize.push_back(v.substr(pos, c == std::string::npos ? std::string::npos : c - pos));
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
     } else if (a == "--check") {
       if (!value(&check_path)) return Fail("--check needs a .npy file");
     } else if (a == "--min-agreement" || a == "--max-difference") {
@@ -165,6 +188,8 @@ int main(int argc, char** argv) {
     fputs(kUsage, stderr);
     return 2;
   }
+  if ((int8 || !binarize.empty()) && calibration_path.empty())
+    return Fail(std::string(int8 ? "--int8" : "--binarize") + " needs --calibration X.npy");
   if (info.mean.size() != info.std.size()) return Fail("--mean and --std need the same number of values");
   for (float s : info.std)
     if (!(s > 0)) return Fail("--std values must be positive");
@@ -178,6 +203,7 @@ int main(int argc, char** argv) {
     if (info.name.size() > 5 && info.name.substr(info.name.size() - 5) == ".onnx") info.name.resize(info.name.size() - 5);
   }
   bnnc::Graph original;  // the float reference for --check, shapes fixed
+  bnnc::Value calibration;
   bnnc::PassLog log;
   {
     bnnc::Graph g = graph;
@@ -185,13 +211,41 @@ int main(int argc, char** argv) {
     if (!bnnc::InferShapes(&g, pass_options, &error)) return Fail(input + ": " + error);
     original = g;
   }
+  bnnc::LowerOptions lower_options;
+  if (!calibration_path.empty()) {
+    bnn_tools::Array a;
+    if (!bnn_tools::ReadNpy(calibration_path, &a, &error)) return Fail("--calibration: " + error);
+    calibration = bnnc::Value::Float(a.shape, std::move(a.data));
+    if (!bnnc::CollectStats(original, calibration, &lower_options.stats, &error)) return Fail("--calibration: " + error);
+  }
+  if (!binarize.empty()) {
+    graph = original;
+    std::vector<std::string> chosen;
+    if (!bnnc::BinarizeLayers(&graph, binarize, lower_options.stats, &chosen, &error)) return Fail(error);
+    bnnc::Drift drift;
+    if (!bnnc::MeasureDrift(original, graph, calibration, &drift, &error)) return Fail("--binarize: " + error);
+    printf("binarized %zu layers:", chosen.size());
+    for (const std::string& c : chosen) printf(" %s", c.c_str());
+    printf("\ndrift from the float model on %lld calibration inputs: largest relative difference %.3g, "
+           "top-1 agreement %.2f %%\n",
+           (long long)calibration.shape[0], drift.max_relative, drift.top1_agree);
+    fprintf(stderr,
+            "bnn-convert: warning: post-training binarisation loses accuracy; for a usable model train it "
+            "binary-aware (docs/training-kit.md)\n");
+  }
   if (!bnnc::RunPasses(&graph, pass_options, &log, &error)) return Fail(input + ": " + error);
+  if (int8) {
+    lower_options.int8_layers = bnnc::Int8Layers(graph);
+    if (lower_options.int8_layers.empty())
+      fprintf(stderr, "bnn-convert: warning: --int8: no float convolution reads the input or writes an output\n");
+    for (const std::string& l : lower_options.int8_layers) printf("int8: %s\n", l.c_str());
+  }
   if (verbose)
     for (const std::string& n : log.notes) fprintf(stderr, "  %s\n", n.c_str());
   for (const std::string& w : log.warnings) fprintf(stderr, "bnn-convert: warning: %s\n", w.c_str());
 
   bnn::ModelBuilder builder;
-  if (!bnnc::Lower(graph, info, &builder, &error)) return Fail(input + ": " + error);
+  if (!bnnc::Lower(graph, info, &builder, &error, lower_options)) return Fail(input + ": " + error);
   const std::vector<uint8_t> bytes = builder.Finish();
   // The converter must never write a model the runtime refuses. The runtime
   // reads buffers in place, so they must be 64-byte aligned (and outlive it).

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -63,7 +65,7 @@ const std::set<std::string>& Accepted() {
 
 class Lowering {
  public:
-  Lowering(const Graph& g, bnn::ModelBuilder* b) : g_(g), b_(*b) {}
+  Lowering(const Graph& g, bnn::ModelBuilder* b, const LowerOptions& o) : g_(g), b_(*b), options_(o) {}
 
   bool Run(std::string* error) {
     for (const std::string& in : g_.inputs) {
@@ -306,6 +308,7 @@ class Lowering {
       if (!w || w->shape.size() != 4) { *why = "weights must be a 4-D constant"; return false; }
       fb::Conv2DOptionsT o;
       if (!ConvOptions(n, ShapeOf(n.inputs[0]), {w->shape[2], w->shape[3]}, &o, why)) return false;
+      if (options_.int8_layers.count(n.name)) return Int8Conv(n, x, *w, o, why);
       std::vector<int> ins = {x, b_.ConstantF32(n.inputs[1], {int32_t(w->shape[0]), int32_t(w->shape[2]),
                                                               int32_t(w->shape[3]), int32_t(w->shape[1])},
                                                 OhwiWeights(*w))};
@@ -590,8 +593,41 @@ class Lowering {
     return false;
   }
 
+  // The int8 convolution: input quantised from its calibrated range,
+  // weights symmetric per output channel, scales folded into the transform.
+  bool Int8Conv(const Node& n, int x, const Value& w, const fb::Conv2DOptionsT& o, std::string* why) {
+    auto st = options_.stats.find(n.inputs[0]);
+    if (st == options_.stats.end()) {
+      *why = "no calibration statistics for its input '" + n.inputs[0] + "'";
+      return false;
+    }
+    const Int8Input q = QuantizeRange(st->second);
+    const Shape& xs = ShapeOf(n.inputs[0]);
+    const int xq = b_.Tensor(n.inputs[0] + ".s8", fb::DataType::S8, RuntimeShape(xs), q.scale, q.zero_point);
+    b_.Op(fb::OpType::QUANTIZE, {x}, {xq}, {}, n.name + ".quantize");
+    const std::vector<float> ohwi = OhwiWeights(w);
+    const int64_t O = w.shape[0], row = w.count() / O;
+    std::vector<int8_t> wq(ohwi.size());
+    std::vector<float> mult(O), bias(O, 0.0f);
+    for (int64_t c = 0; c < O; ++c) {
+      float peak = 0;
+      for (int64_t k = 0; k < row; ++k) peak = std::max(peak, std::fabs(ohwi[c * row + k]));
+      const float sw = peak > 0 ? peak / 127.0f : 1.0f;
+      for (int64_t k = 0; k < row; ++k) wq[c * row + k] = int8_t(std::lround(ohwi[c * row + k] / sw));
+      mult[c] = q.scale * sw;
+    }
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) bias = g_.Constant(n.inputs[2])->f;
+    const std::vector<int32_t> wshape = {int32_t(O), int32_t(w.shape[2]), int32_t(w.shape[3]), int32_t(w.shape[1])};
+    std::vector<int> ins = {xq, b_.Constant(n.inputs[1] + ".s8", fb::DataType::S8, wshape, wq.data(), wq.size()),
+                            b_.ConstantF32(n.name + ".multiplier", {int32_t(O)}, mult),
+                            b_.ConstantF32(n.name + ".bias", {int32_t(O)}, bias)};
+    b_.Op(fb::OpType::CONV2D, ins, {Output(n.outputs[0], false)}, bnn::Options(o), n.name);
+    return true;
+  }
+
   const Graph& g_;
   bnn::ModelBuilder& b_;
+  const LowerOptions& options_;
   std::map<std::string, T> tensors_;
 };
 
@@ -602,8 +638,9 @@ const std::vector<std::string>& LoweredOps() {
   return ops;
 }
 
-bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error) {
-  Lowering l(graph, builder);
+bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error,
+           const LowerOptions& options) {
+  Lowering l(graph, builder, options);
   if (!l.Run(error)) return false;
   fb::MetadataT& m = builder->metadata();
   m.name = info.name;

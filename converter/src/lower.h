@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bnn/model_builder.hpp"
+#include "calibrate.h"
 #include "ir.h"
 
 namespace bnnc {
@@ -18,7 +19,15 @@ struct ModelInfo {
   std::vector<std::string> labels;
 };
 
-bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error);
+struct LowerOptions {
+  // Float Conv nodes to run in int8 (QUANTIZE, then the int8 convolution),
+  // with the calibrated statistics of their inputs.
+  std::set<std::string> int8_layers;
+  std::map<std::string, TensorStats> stats;
+};
+
+bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error,
+           const LowerOptions& options = LowerOptions());
 
 // ONNX ops (and bnn.* ops of the passes) Lower accepts, for the docs and
 // the conformance tests.

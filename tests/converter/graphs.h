@@ -81,12 +81,15 @@ inline void Input(Graph& g, const std::string& name, std::vector<int64_t> shape)
 
 struct Compared {
   double max_difference = 0;
+  double max_reference = 0;  // largest |output| of the float interpreter
   std::string error;
 };
 
 // Runs `g` with the float interpreter and, after RunPasses and Lower, with
 // the runtime, on the same random input; the largest output difference.
-inline Compared ConvertAndCompare(const Graph& original, uint32_t seed, int items = 3) {
+// With `int8`, the first and last convolutions run in int8, calibrated on
+// 16 random items.
+inline Compared ConvertAndCompare(const Graph& original, uint32_t seed, int items = 3, bool int8 = false) {
   Compared r;
   Graph g = original;
   bnnc::PassLog log;
@@ -94,8 +97,17 @@ inline Compared ConvertAndCompare(const Graph& original, uint32_t seed, int item
   if (!bnnc::RunPasses(&g, opt, &log, &r.error)) return r;
   Graph ref = original;
   if (!bnnc::InferShapes(&ref, opt, &r.error)) return r;
+  bnnc::LowerOptions lo;
+  if (int8) {
+    Value batch;
+    batch.shape = ref.input_shapes.at(ref.inputs[0]);
+    batch.shape[0] = 16;
+    batch.f = Random(batch.count(), seed + 7, -2, 2);
+    if (!bnnc::CollectStats(ref, batch, &lo.stats, &r.error)) return r;
+    lo.int8_layers = bnnc::Int8Layers(g);
+  }
   bnn::ModelBuilder b;
-  if (!bnnc::Lower(g, bnnc::ModelInfo(), &b, &r.error)) return r;
+  if (!bnnc::Lower(g, bnnc::ModelInfo(), &b, &r.error, lo)) return r;
   const std::vector<uint8_t> bytes = b.Finish();
   alignas(64) static uint8_t buffer[1 << 22];
   if (bytes.size() > sizeof(buffer)) { r.error = "model too large for the test buffer"; return r; }
@@ -135,6 +147,7 @@ inline Compared ConvertAndCompare(const Graph& original, uint32_t seed, int item
           j = ((n * s[2] + y) * s[3] + x) * s[1] + c;
         }
         r.max_difference = std::max(r.max_difference, double(std::abs(got[j] - want.f[i])));
+        r.max_reference = std::max(r.max_reference, double(std::abs(want.f[i])));
       }
     }
   }
