@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
   memcpy(aligned.get(), bytes.data(), bytes.size());
   bnn::Model model;
   if (bnn::Model::Load(aligned.get(), bytes.size(), &model) != BNN_OK)
-    return Fail("internal error: the runtime rejects the converted model: " + std::string(bnn_last_load_error()));
+    return Fail(input + ": the runtime cannot run the converted model (nothing was written): " +
+                std::string(bnn_last_load_error()));
   const std::string tmp = output + ".tmp";
   {
     FILE* f = fopen(tmp.c_str(), "wb");

@@ -19,6 +19,19 @@ int64_t Count(const Shape& s) {
   return n;
 }
 
+// The interpreter's limit on one tensor (1 GiB of floats by default): a
+// damaged or hostile model must get an error, not an out-of-memory abort.
+int64_t kMaxElements = int64_t(1) << 28;
+
+bool TooLarge(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0 || (d > 0 && n > kMaxElements / d)) return true;
+    n *= d;
+  }
+  return n > kMaxElements;
+}
+
 std::vector<int64_t> Strides(const Shape& s) {
   std::vector<int64_t> st(s.size(), 1);
   for (int k = int(s.size()) - 2; k >= 0; --k) st[k] = st[k + 1] * s[k + 1];
@@ -88,6 +101,7 @@ bool Binary(const Node& n, const Value& a, const Value& b, const std::function<d
   Shape out;
   if (!Broadcast(a.shape, b.shape, &out))
     return Fail(error, n, "shapes " + ShapeString(a.shape) + " and " + ShapeString(b.shape) + " do not broadcast");
+  if (TooLarge(out)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   const auto st = Strides(out);
   const int64_t count = Count(out);
   r->shape = out;
@@ -140,6 +154,9 @@ bool MakeWindow(const Node& n, const Shape& x, const std::vector<int64_t>& kerne
     w->d[a] = dil[a];
     w->in[a] = x[2 + a];
     if (w->k[a] < 1 || w->s[a] < 1 || w->d[a] < 1) return Fail(error, n, "kernel, stride and dilation must be >= 1");
+    const int64_t limit = int64_t(1) << 24;  // keeps the size arithmetic far from overflow
+    if (w->k[a] > limit || w->s[a] > limit || w->d[a] > limit || pads[a] > limit || pads[a + w->spatial] > limit)
+      return Fail(error, n, "kernel, stride, dilation or pads out of range");
     const int64_t ext = (w->k[a] - 1) * w->d[a] + 1;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       const int64_t o = (w->in[a] + w->s[a] - 1) / w->s[a];
@@ -169,7 +186,7 @@ bool Conv(const Node& n, const std::vector<const Value*>& in, Value* r, std::str
   const Value& x = *in[0];
   const Value& w = *in[1];
   const Value* b = in.size() > 2 ? in[2] : nullptr;
-  if (w.shape.size() != x.shape.size()) return Fail(error, n, "W rank differs from X rank");
+  if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) return Fail(error, n, "X and W must have the same rank, 3 or 4");
   std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
   if (n.has("kernel_shape") && n.Ints("kernel_shape") != kernel) return Fail(error, n, "kernel_shape disagrees with W");
   Window win;
@@ -184,6 +201,7 @@ bool Conv(const Node& n, const std::vector<const Value*>& in, Value* r, std::str
   r->type = DType::F32;
   r->shape = {N, O, win.out[0]};
   if (win.spatial == 2) r->shape.push_back(win.out[1]);
+  if (TooLarge(r->shape)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   r->f.assign(Count(r->shape), 0.0f);
   const int64_t IH = win.in[0], IW = win.in[1], OH = win.out[0], OW = win.out[1];
   const int64_t KH = win.k[0], KW = win.k[1];
@@ -220,6 +238,7 @@ bool Pool(const Node& n, const Value& x, bool is_max, Value* r, std::string* err
   r->type = DType::F32;
   r->shape = {N, C, OH};
   if (win.spatial == 2) r->shape.push_back(OW);
+  if (TooLarge(r->shape)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   r->f.resize(Count(r->shape));
   for (int64_t p = 0; p < N * C; ++p)
     for (int64_t oy = 0; oy < OH; ++oy)
@@ -340,6 +359,7 @@ bool Gemm(const Node& n, const std::vector<const Value*>& in, Value* r, std::str
   const int64_t K2 = tb ? b.shape[1] : b.shape[0], N = tb ? b.shape[0] : b.shape[1];
   if (K != K2) return Fail(error, n, "inner dimensions differ: " + ShapeString(a.shape) + " x " + ShapeString(b.shape));
   Shape out{M, N}, bc;
+  if (TooLarge(out)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   if (c && !Broadcast(c->shape, out, &bc)) return Fail(error, n, "C does not broadcast to the output");
   if (c && bc != out) return Fail(error, n, "C does not broadcast to the output");
   const auto st = Strides(out);
@@ -366,6 +386,7 @@ bool MatMul(const Node& n, const Value& a, const Value& b, Value* r, std::string
   r->type = DType::F32;
   r->shape = a.shape;
   r->shape.back() = N;
+  if (TooLarge(r->shape)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   r->f.resize(M * N);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t j = 0; j < N; ++j) {
@@ -393,6 +414,7 @@ bool Pad(const Node& n, const std::vector<const Value*>& in, int64_t opset, Valu
     if (mode == "reflect" && (pads[k] >= x.shape[k] || pads[k + rank] >= x.shape[k]) && (pads[k] || pads[k + rank]))
       return Fail(error, n, "reflect pads must be smaller than the dimension");
   }
+  if (TooLarge(out)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   const auto ost = Strides(out), ist = Strides(x.shape);
   r->type = x.type;
   r->shape = out;
@@ -489,6 +511,7 @@ bool Resize(const Node& n, const std::vector<const Value*>& in, int64_t opset, V
     for (int k = 0; k < 4; ++k) out[k] = int64_t(floor(double(x.shape[k]) * scales[k]));
   }
   if (out[0] != x.shape[0] || out[1] != x.shape[1]) return Fail(error, n, "only H and W may be resized");
+  if (TooLarge(out)) return Fail(error, n, "the output would be larger than the interpreter's limit");
   const std::string mode = n.String("mode", "nearest");
   const std::string ctm = n.String("coordinate_transformation_mode", opset >= 11 ? "half_pixel" : "asymmetric");
   const std::string nearest_mode = n.String("nearest_mode", "round_prefer_floor");
@@ -559,6 +582,8 @@ bool ResolveWindow(const Node& node, const std::vector<int64_t>& x, const std::v
   for (int64_t a = 0; a < w.spatial; ++a) out_spatial->push_back(w.out[a]);
   return true;
 }
+
+void SetElementLimit(int64_t max_elements) { kMaxElements = max_elements; }
 
 bool CanEvaluate(const std::string& op) { return Supported().count(op) != 0; }
 
@@ -662,6 +687,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     Value ab;
     Shape s1, s2;
     if (!Broadcast(x.shape, in[1]->shape, &s1) || !Broadcast(s1, in[2]->shape, &s2)) return Fail(error, n, "shapes do not broadcast");
+    if (TooLarge(s2)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const auto st = Strides(s2);
     r.type = in[1]->type == DType::I64 && in[2]->type == DType::I64 ? DType::I64 : DType::F32;
     r.shape = s2;
@@ -683,6 +709,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     Shape s(x.shape.begin(), x.shape.begin() + axis);
     s.insert(s.end(), idx.shape.begin(), idx.shape.end());
     s.insert(s.end(), x.shape.begin() + axis + 1, x.shape.end());
+    if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     int64_t outer = 1, inner = 1;
     for (int64_t k = 0; k < axis; ++k) outer *= x.shape[k];
     for (size_t k = axis + 1; k < x.shape.size(); ++k) inner *= x.shape[k];
@@ -804,6 +831,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     for (int64_t k = 0; k < in[1]->count(); ++k) target.push_back(int64_t(in[1]->at(k)));
     Shape s;
     if (!Broadcast(x.shape, target, &s)) return Fail(error, n, "shape does not broadcast");
+    if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const auto st = Strides(s);
     r.type = x.type;
     r.shape = s;
@@ -813,7 +841,12 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   if (op == "Tile") {
     if (!need(1) || in[1]->count() != int64_t(x.shape.size())) return Fail(error, n, "repeats must have one value per axis");
     Shape s = x.shape;
-    for (size_t k = 0; k < s.size(); ++k) s[k] *= int64_t(in[1]->at(k));
+    for (size_t k = 0; k < s.size(); ++k) {
+      const double r = in[1]->at(k);
+      if (!(r >= 0 && r <= double(kMaxElements))) return Fail(error, n, "repeats out of range");
+      s[k] *= int64_t(r);
+    }
+    if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const auto ost = Strides(s), ist = Strides(x.shape);
     r.type = x.type;
     r.shape = s;
@@ -827,6 +860,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   if (op == "ConstantOfShape") {
     Shape s;
     for (int64_t k = 0; k < x.count(); ++k) s.push_back(int64_t(x.at(k)));
+    if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const Value fill = n.has("value") ? n.attrs.at("value").t : Value::Float({1}, {0.0f});
     r.type = fill.type;
     r.shape = s;

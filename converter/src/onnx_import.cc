@@ -12,12 +12,12 @@ namespace bnnc {
 namespace {
 
 // Element count of `dims`, or -1 if a dimension is negative or the count
-// overflows what a converter should hold (2^31 elements).
+// overflows what a converter should hold (2^28 elements, 1 GiB of floats).
 int64_t CheckedCount(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
     if (d < 0) return -1;
-    if (d != 0 && n > (int64_t(1) << 31) / d) return -1;
+    if (d != 0 && n > (int64_t(1) << 28) / d) return -1;
     n *= d;
   }
   return n;
@@ -182,8 +182,16 @@ bool ImportOnnxBytes(const std::string& bytes, Graph* graph, std::string* error)
       *error = "graph input '" + in.name() + "' is not a tensor";
       return false;
     }
+    if (!in.type().tensor_type().has_shape()) {
+      *error = "graph input '" + in.name() + "' has no shape (not even a rank); re-export with a fixed input shape";
+      return false;
+    }
     std::vector<int64_t> dims;
     for (const auto& d : in.type().tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    if (dims.empty()) {
+      *error = "graph input '" + in.name() + "' is a scalar; bnn-convert takes tensor inputs";
+      return false;
+    }
     const int elem = in.type().tensor_type().elem_type();
     if (elem != onnx::TensorProto::FLOAT) {
       *error = "graph input '" + in.name() + "' has element type " +
@@ -218,6 +226,10 @@ bool ImportOnnxBytes(const std::string& bytes, Graph* graph, std::string* error)
       }
       known.insert(o);
       node.outputs.push_back(o);
+    }
+    if (node.outputs.empty() || node.outputs[0].empty()) {
+      *error = node.Describe() + " has no output";
+      return false;
     }
     for (const auto& a : n.attribute()) {
       Attr attr;

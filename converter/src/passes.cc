@@ -280,6 +280,12 @@ bool InferShapes(Graph* g, const PassOptions& options, std::string* error) {
                  "; give its size with --input-shape, e.g. --input-shape 1x3x224x224";
         return false;
       }
+    int64_t count = 1;
+    for (int64_t d : shape) count = count > (int64_t(1) << 28) / d ? (int64_t(1) << 29) : count * d;
+    if (count > (int64_t(1) << 28)) {
+      *error = "input '" + name + "' of shape " + ShapeString(shape) + " has more than 2^28 elements";
+      return false;
+    }
     g->input_shapes[name] = shape;
     Value v;
     v.shape = shape;
@@ -655,8 +661,9 @@ void RemoveDeadNodes(Graph* g) {
 }
 
 bool RunPasses(Graph* g, const PassOptions& options, PassLog* log, std::string* error) {
-  RemoveIdentities(g, log);
+  // Shapes first: running every node also checks its inputs and attributes.
   if (!InferShapes(g, options, error)) return false;
+  RemoveIdentities(g, log);
   if (!FoldConstants(g, log, error)) return false;
   StripSteResidue(g, log);
   SimplifySigns(g, log);
