@@ -47,6 +47,13 @@ const char kUsage[] =
     "                           Conv/Gemm but the first and last) or comma-separated node\n"
     "                           names; XNOR-Net scaling, activation scale from --calibration.\n"
     "                           Prints how far the result drifts from the float model.\n"
+    "  --output-names A,B       what each model output means (metadata), e.g. boxes,scores\n"
+    "  detectors (--task detector), read by bnn-detect:\n"
+    "  --decoding NAME          box decoding scheme, e.g. yolo or ssd\n"
+    "  --anchors WxH,WxH,...    YOLO-style anchor sizes in input pixels\n"
+    "  --anchor-file FILE       SSD-style anchors, one 'cx cy w h' per line\n"
+    "  --strides S,S,...        output strides of the detection heads\n"
+    "  --score-threshold T --iou-threshold T   defaults for the app (0.25, 0.45)\n"
     "  --check X.npy            run X (float32, the model's NCHW input, a batch) through the\n"
     "                           ONNX graph (the converter's float interpreter) and the .bnn;\n"
     "                           print the largest difference and the top-1 agreement\n"
@@ -154,6 +161,46 @@ int main(int argc, char** argv) {
     } else if (a == "--mean" || a == "--std") {
       if (!value(&v) || !ParseFloats(v, a == "--mean" ? &info.mean : &info.std))
         return Fail(a + " needs comma-separated numbers");
+    } else if (a == "--output-names") {
+      if (!value(&v)) return Fail("--output-names needs names");
+      for (size_t pos = 0; pos <= v.size();) {
+        const size_t c = v.find(',', pos);
+        info.output_meaning.push_back(v.substr(pos, c == std::string::npos ? std::string::npos : c - pos));
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
+    } else if (a == "--decoding") {
+      if (!value(&info.decoding)) return Fail("--decoding needs a name");
+    } else if (a == "--anchors") {
+      if (!value(&v)) return Fail("--anchors needs sizes");
+      std::vector<float> f;
+      std::string spaced = v;
+      for (char& ch : spaced) if (ch == 'x') ch = ',';
+      if (!ParseFloats(spaced, &f) || f.size() % 2) return Fail("--anchors must be like 10x13,16x30");
+      for (size_t k = 0; k < f.size(); k += 2) info.anchors.push_back({0.0f, 0.0f, f[k], f[k + 1]});
+    } else if (a == "--anchor-file") {
+      if (!value(&v)) return Fail("--anchor-file needs a file");
+      std::ifstream f(v);
+      if (!f) return Fail("cannot read anchor file '" + v + "': " + strerror(errno));
+      int line_no = 0;
+      for (std::string line; std::getline(f, line);) {
+        ++line_no;
+        if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+        float cx, cy, w, h;
+        char extra;
+        if (sscanf(line.c_str(), "%f %f %f %f %c", &cx, &cy, &w, &h, &extra) != 4)
+          return Fail(v + ":" + std::to_string(line_no) + ": expected 'cx cy w h'");
+        info.anchors.push_back({cx, cy, w, h});
+      }
+    } else if (a == "--strides") {
+      std::vector<int64_t> s;
+      if (!value(&v) || !ParseDims(v, &s)) return Fail("--strides must be like 8,16,32");
+      for (int64_t x : s) info.strides.push_back(int32_t(x));
+    } else if (a == "--score-threshold" || a == "--iou-threshold") {
+      std::vector<float> f;
+      if (!value(&v) || !ParseFloats(v, &f) || f.size() != 1 || !(f[0] >= 0 && f[0] <= 1))
+        return Fail(a + " needs a number in [0, 1]");
+      (a == "--score-threshold" ? info.score_threshold : info.iou_threshold) = f[0];
     } else if (a == "--calibration") {
       if (!value(&calibration_path)) return Fail("--calibration needs a .npy file");
     } else if (a == "--int8") {
@@ -197,6 +244,9 @@ int main(int argc, char** argv) {
   std::string error;
   bnnc::Graph graph;
   if (!bnnc::ImportOnnx(input, &graph, &error)) return Fail(error);
+  if (!info.output_meaning.empty() && info.output_meaning.size() != graph.outputs.size())
+    return Fail("--output-names gives " + std::to_string(info.output_meaning.size()) + " names; the model has " +
+                std::to_string(graph.outputs.size()) + " outputs");
   if (info.name.empty()) {
     const size_t slash = input.find_last_of('/');
     info.name = input.substr(slash == std::string::npos ? 0 : slash + 1);

@@ -649,6 +649,22 @@ bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder
   m.task = info.task;
   m.labels = info.labels;
   m.input_layout = fb::Layout::NCHW;
+  m.output_meaning = info.output_meaning;
+  if (!info.decoding.empty() || !info.anchors.empty() || !info.strides.empty()) {
+    m.detector = std::make_unique<fb::DetectorInfoT>();
+    m.detector->decoding = info.decoding;
+    for (const auto& a : info.anchors) {
+      auto anchor = std::make_unique<fb::AnchorT>();
+      anchor->cx = a[0];
+      anchor->cy = a[1];
+      anchor->w = a[2];
+      anchor->h = a[3];
+      m.detector->anchors.push_back(std::move(anchor));
+    }
+    m.detector->strides = info.strides;
+    m.detector->score_threshold = info.score_threshold;
+    m.detector->iou_threshold = info.iou_threshold;
+  }
   if (!info.mean.empty() || !info.std.empty()) {
     m.normalization = std::make_unique<fb::NormalizationT>();
     m.normalization->mean = info.mean;

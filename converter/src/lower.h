@@ -17,6 +17,13 @@ struct ModelInfo {
   bnn::fb::Task task = bnn::fb::Task::OTHER;
   std::vector<float> mean, std;  // normalisation metadata (pixel/255 - mean) / std
   std::vector<std::string> labels;
+  std::vector<std::string> output_meaning;  // one per graph output
+  // Detectors (--task detector): decoding scheme, anchors (cx, cy, w, h;
+  // YOLO-style anchors have cx = cy = 0), strides and thresholds.
+  std::string decoding;
+  std::vector<std::vector<float>> anchors;
+  std::vector<int32_t> strides;
+  float score_threshold = 0.25f, iou_threshold = 0.45f;
 };
 
 struct LowerOptions {
