@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -55,10 +56,49 @@ bool ClampOf(const Graph& g, const Node& n, float* lo, float* hi) {
   return true;
 }
 
-// Folds the per-channel affine nodes after `out` (BatchNormalization, Mul,
-// Div, Add, Sub with a per-channel constant) into y = m * x + b; then a Relu
-// or Clip into [lo, hi]. Returns the final tensor name; the absorbed nodes
-// are removed and `layer` (the node writing `out`) writes the final tensor.
+// Whether node `n` computes y = ma * x + ba per channel of its input `x`
+// (BatchNormalization, or Mul, Div, Add, Sub with a per-channel constant).
+bool ChannelAffine(const Graph& g, const Node& n, const std::string& x, size_t rank, int64_t C,
+                   std::vector<double>* ma, std::vector<double>* ba) {
+  ma->assign(C, 1.0);
+  ba->assign(C, 0.0);
+  if (n.outputs.size() != 1) return false;
+  if (n.op == "BatchNormalization") {
+    if (n.inputs.size() < 5 || n.inputs[0] != x) return false;
+    std::vector<double> p[4];
+    for (int j = 0; j < 4; ++j) {
+      const Value* v = g.Constant(n.inputs[1 + j]);
+      if (!v || v->count() != C) return false;  // BatchNormalization parameters are 1-D [C]
+      for (int64_t ch = 0; ch < C; ++ch) p[j].push_back(v->at(ch));
+    }
+    const double eps = n.Float("epsilon", 1e-5f);
+    for (int64_t ch = 0; ch < C; ++ch) {
+      (*ma)[ch] = p[0][ch] / sqrt(p[3][ch] + eps);
+      (*ba)[ch] = p[1][ch] - p[2][ch] * (*ma)[ch];
+    }
+    return true;
+  }
+  if (n.op != "Mul" && n.op != "Div" && n.op != "Add" && n.op != "Sub") return false;
+  const int other = OtherInput(n, x);
+  if (other < 0) return false;
+  const Value* v = g.Constant(n.inputs[other]);
+  std::vector<double> k;
+  if (!v || v->shape.size() > rank || !PerChannel(*v, rank, C, &k)) return false;
+  if (n.op == "Div" && other == 0) return false;  // c / x is not affine
+  for (int64_t ch = 0; ch < C; ++ch) {
+    if (n.op == "Mul") (*ma)[ch] = k[ch];
+    else if (n.op == "Div") (*ma)[ch] = 1.0 / k[ch];
+    else if (n.op == "Add") (*ba)[ch] = k[ch];
+    else if (other == 1) (*ba)[ch] = -k[ch];  // x - c
+    else { (*ma)[ch] = -1; (*ba)[ch] = k[ch]; }  // c - x
+  }
+  return true;
+}
+
+// Folds the per-channel affine nodes after `out` (ChannelAffine) into
+// y = m * x + b; then a Relu or Clip into [lo, hi]. Returns the final tensor
+// name; the absorbed nodes are removed and `layer` (the node writing `out`)
+// writes the final tensor.
 std::string AbsorbChannelAffine(Graph* g, int layer, std::vector<double>* m, std::vector<double>* b, float* lo,
                                 float* hi, PassLog* log) {
   std::string out = g->nodes[layer].outputs[0];
@@ -68,44 +108,14 @@ std::string AbsorbChannelAffine(Graph* g, int layer, std::vector<double>* m, std
   *hi = INFINITY;
   for (;;) {
     const int c = SoleConsumer(*g, out);
-    if (c < 0) break;
-    const Node& n = g->nodes[c];
-    std::vector<double> k;
-    bool absorbed = false;
-    if (n.op == "BatchNormalization" && n.inputs.size() >= 5 && n.inputs[0] == out && n.outputs.size() == 1) {
-      std::vector<double> p[4];
-      bool ok = true;
-      for (int j = 0; j < 4 && ok; ++j) {
-        const Value* v = g->Constant(n.inputs[1 + j]);
-        ok = v && v->count() == C;  // BatchNormalization parameters are 1-D [C]
-        if (ok) for (int64_t ch = 0; ch < C; ++ch) p[j].push_back(v->at(ch));
-      }
-      if (ok) {
-        const double eps = n.Float("epsilon", 1e-5f);
-        for (int64_t ch = 0; ch < C; ++ch) {
-          const double s = p[0][ch] / sqrt(p[3][ch] + eps);
-          (*m)[ch] *= s;
-          (*b)[ch] = ((*b)[ch] - p[2][ch]) * s + p[1][ch];
-        }
-        absorbed = true;
-      }
-    } else if ((n.op == "Mul" || n.op == "Div" || n.op == "Add" || n.op == "Sub") && OtherInput(n, out) >= 0) {
-      const int other = OtherInput(n, out);
-      const Value* v = g->Constant(n.inputs[other]);
-      if (v && v->shape.size() <= rank && PerChannel(*v, rank, C, &k)) {
-        for (int64_t ch = 0; ch < C; ++ch) {
-          if (n.op == "Mul") { (*m)[ch] *= k[ch]; (*b)[ch] *= k[ch]; }
-          else if (n.op == "Div" && other == 1) { (*m)[ch] /= k[ch]; (*b)[ch] /= k[ch]; }
-          else if (n.op == "Add") (*b)[ch] += k[ch];
-          else if (n.op == "Sub" && other == 1) (*b)[ch] -= k[ch];
-          else if (n.op == "Sub") { (*m)[ch] = -(*m)[ch]; (*b)[ch] = k[ch] - (*b)[ch]; }
-        }
-        absorbed = !(n.op == "Div" && other == 0);  // c / x is not affine
-      }
+    std::vector<double> ma, ba;
+    if (c < 0 || !ChannelAffine(*g, g->nodes[c], out, rank, C, &ma, &ba)) break;
+    for (int64_t ch = 0; ch < C; ++ch) {
+      (*m)[ch] *= ma[ch];
+      (*b)[ch] = (*b)[ch] * ma[ch] + ba[ch];
     }
-    if (!absorbed) break;
-    if (log) log->notes.push_back("folded " + n.Describe() + " into " + g->nodes[layer].Describe());
-    out = n.outputs[0];
+    if (log) log->notes.push_back("folded " + g->nodes[c].Describe() + " into " + g->nodes[layer].Describe());
+    out = g->nodes[c].outputs[0];
     g->nodes[layer].outputs[0] = out;
     EraseNode(g, c);
     if (c < layer) --layer;
@@ -423,31 +433,47 @@ void MoveSignsPastReshapes(Graph* g, PassLog* log) {
 void FuseSignThresholds(Graph* g, PassLog* log) {
   for (size_t n = 0; n < g->nodes.size(); ++n) {
     if (g->nodes[n].op != "Sign") continue;
-    g->nodes[n].op = "bnn.Sign";
-    g->nodes[n].origin = "Sign";
-    g->nodes[n].inputs.resize(2);
-    const std::string y = g->nodes[n].inputs[0];
-    const int p = g->Producer(y);
-    if (p < 0 || SoleConsumer(*g, y) != int(n)) continue;
-    const Node& a = g->nodes[p];
-    if ((a.op != "Add" && a.op != "Sub") || a.inputs.size() != 2) continue;
-    const auto& shape = g->shapes[y];
+    Node& s = g->nodes[n];
+    s.op = "bnn.Sign";
+    s.origin = "Sign";
+    s.inputs.resize(2);
+    const auto shape = g->shapes[s.inputs[0]];
     if (shape.size() < 2) continue;
-    for (int side = 0; side < 2; ++side) {
-      const Value* c = g->Constant(a.inputs[side]);
-      std::vector<double> k;
-      if (!c || g->IsConstant(a.inputs[1 - side]) || (a.op == "Sub" && side == 0) || !PerChannel(*c, shape.size(), shape[1], &k))
-        continue;
-      // sign(x + c) < 0  <=>  x < -c;  sign(x - c) < 0  <=>  x < c
-      std::vector<float> thr;
-      for (double v : k) thr.push_back(float(a.op == "Add" ? -v : v));
-      const std::string x = a.inputs[1 - side];
-      Node& s = g->nodes[n];
-      s.inputs = {x, NewConstant(g, s.name + ".threshold", Value::Float({shape[1]}, thr))};
-      if (log) log->notes.push_back("per-channel threshold from " + a.Describe() + " into " + s.Describe());
+    const int64_t C = shape[1];
+    // Walk back through per-channel affine nodes with positive scales (each
+    // read only by the next): sign(m * x + b) < 0  <=>  x < -b / m.
+    std::vector<double> m(C, 1.0), b(C, 0.0);
+    std::vector<int> absorbed;
+    std::string x = s.inputs[0];
+    for (;;) {
+      const int p = g->Producer(x);
+      if (p < 0 || SoleConsumer(*g, x) < 0) break;
+      const Node& a = g->nodes[p];
+      std::string in;
+      for (const std::string& i : a.inputs)
+        if (!i.empty() && !g->IsConstant(i)) in = in.empty() ? i : "";
+      std::vector<double> ma, ba;
+      if (in.empty() || g->shapes[in] != shape || !ChannelAffine(*g, a, in, shape.size(), C, &ma, &ba)) break;
+      bool positive = true;
+      for (double v : ma) positive &= v > 0 && std::isfinite(v);
+      if (!positive) break;
+      for (int64_t ch = 0; ch < C; ++ch) {
+        b[ch] += m[ch] * ba[ch];
+        m[ch] *= ma[ch];
+      }
+      absorbed.push_back(p);
+      x = in;
+    }
+    if (absorbed.empty()) continue;
+    std::vector<float> thr;
+    for (int64_t ch = 0; ch < C; ++ch) thr.push_back(float(-b[ch] / m[ch]));
+    s.inputs = {x, NewConstant(g, s.name + ".threshold", Value::Float({C}, thr))};
+    if (log)
+      for (int p : absorbed) log->notes.push_back("per-channel threshold from " + g->nodes[p].Describe() + " into " + s.Describe());
+    std::sort(absorbed.rbegin(), absorbed.rend());
+    for (int p : absorbed) {
       EraseNode(g, p);
-      --n;
-      break;
+      if (p < int(n)) --n;
     }
   }
 }

@@ -255,3 +255,27 @@ TEST_CASE("FoldAffineIntoFloatLayers folds BatchNorm and ReLU into a float convo
   REQUIRE(r.error.empty());
   CHECK(r.max_difference < 1e-4);
 }
+
+TEST_CASE("FuseSignThresholds folds a positive-scale BatchNorm before a sign, but not a negative one") {
+  for (float gamma1 : {1.5f, -1.5f}) {
+    Graph g;
+    Input(g, "x", {1, 2, 3, 3});
+    Const(g, "s", {2}, {0.5f, gamma1});
+    Const(g, "b", {2}, {0.25f, -1.0f});
+    Const(g, "m", {2}, {1.0f, 2.0f});
+    Const(g, "v", {2}, {4.0f, 0.25f});
+    Add(g, "BatchNormalization", {"x", "s", "b", "m", "v"}, {"n"}, {{"epsilon", Float(0)}});
+    Add(g, "Sign", {"n"}, {"y"});
+    g.outputs = {"y"};
+    REQUIRE(Infer(g));
+    bnnc::FuseSignThresholds(&g, nullptr);
+    if (gamma1 < 0) {
+      CHECK(Ops(g) == std::vector<std::string>{"BatchNormalization", "bnn.Sign"});
+      continue;
+    }
+    REQUIRE(Ops(g) == std::vector<std::string>{"bnn.Sign"});
+    // (x - mean) / sqrt(var) * gamma + beta < 0  <=>  x < mean - beta * sqrt(var) / gamma
+    CHECK(g.constants.at(g.nodes[0].inputs[1]).f[0] == Approx(1.0 - 0.25 * 2 / 0.5));
+    CHECK(g.constants.at(g.nodes[0].inputs[1]).f[1] == Approx(2.0 + 1.0 * 0.5 / 1.5));
+  }
+}
