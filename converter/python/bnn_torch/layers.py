@@ -19,6 +19,8 @@ carries the straight-through residue (Sign, Sub, Add and the polynomial's
 Less/Cast/Mul/Add/Sub) that the converter has to strip.
 """
 
+import warnings
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -39,7 +41,9 @@ def sign_plus(x):
 class _SignBase(torch.autograd.Function):
     @staticmethod
     def symbolic(g, x):
-        return g.op("Sign", x)
+        with warnings.catch_warnings():   # torch 1.13 warns that g.op moves (to GraphContext)
+            warnings.simplefilter("ignore", FutureWarning)
+            return g.op("Sign", x)
 
     @staticmethod
     def forward(ctx, x):

@@ -14,7 +14,7 @@ their papers, sized to train in a few minutes on one CPU thread.
   reactnet   Liu et al. 2020, ReActNet: RSign -> scaled binary 3x3 conv -> BN ->
              + shortcut (AvgPool when stride 2) -> RPReLU, then RSign -> binary
              1x1 -> BN -> + shortcut -> RPReLU (channel doubling by two 1x1
-             convs concatenated); float stem and Linear.
+             convs concatenated); float stem (conv, BN, MaxPool) and Linear.
 
 All padding is zero padding.
 """
@@ -176,8 +176,8 @@ class ReActNet(nn.Module):
         super().__init__()
         c0, c1 = width
         self.stem = nn.Sequential(nn.Conv2d(1, c0, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c0))                             # 28
-        self.blocks = nn.Sequential(ReActBlock(c0, c0, stride=2),                 # 14
+                                  nn.BatchNorm2d(c0), nn.MaxPool2d(2))            # 14
+        self.blocks = nn.Sequential(ReActBlock(c0, c0),                           # 14
                                     ReActBlock(c0, c1, stride=2),                 # 7
                                     ReActBlock(c1, c1))
         self.pool = nn.AdaptiveAvgPool2d(1)
