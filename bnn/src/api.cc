@@ -179,6 +179,50 @@ int bnn_model_normalization(const bnn_model* m, float* mean, float* std, int max
   return count;
 }
 size_t bnn_model_weights_bytes(const bnn_model* m) { return m ? m->weights_bytes : 0; }
+const char* bnn_model_output_meaning(const bnn_model* m, int index) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  const auto* v = md ? md->output_meaning() : nullptr;
+  if (!v || index < 0 || static_cast<uint32_t>(index) >= v->size()) return "";
+  const auto* s = v->Get(static_cast<uint32_t>(index));
+  return s ? s->c_str() : "";
+}
+
+namespace {
+const bnn::fb::DetectorInfo* Detector(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md ? md->detector() : nullptr;
+}
+}  // namespace
+
+const char* bnn_model_detector_decoding(const bnn_model* m) {
+  const auto* d = Detector(m);
+  return d && d->decoding() ? d->decoding()->c_str() : "";
+}
+int bnn_model_detector_anchors(const bnn_model* m, bnn_anchor* anchors, int max_anchors) {
+  const auto* d = Detector(m);
+  if (!d || !d->anchors()) return 0;
+  const int count = static_cast<int>(d->anchors()->size());
+  for (int i = 0; i < count && i < max_anchors && anchors; ++i) {
+    const auto* a = d->anchors()->Get(static_cast<uint32_t>(i));
+    anchors[i] = a ? bnn_anchor{a->cx(), a->cy(), a->w(), a->h()} : bnn_anchor{0, 0, 0, 0};
+  }
+  return count;
+}
+int bnn_model_detector_strides(const bnn_model* m, int32_t* strides, int max_strides) {
+  const auto* d = Detector(m);
+  if (!d || !d->strides()) return 0;
+  const int count = static_cast<int>(d->strides()->size());
+  for (int i = 0; i < count && i < max_strides && strides; ++i) strides[i] = d->strides()->Get(static_cast<uint32_t>(i));
+  return count;
+}
+float bnn_model_detector_score_threshold(const bnn_model* m) {
+  const auto* d = Detector(m);
+  return d ? d->score_threshold() : 0.25f;
+}
+float bnn_model_detector_iou_threshold(const bnn_model* m) {
+  const auto* d = Detector(m);
+  return d ? d->iou_threshold() : 0.45f;
+}
 
 bnn_interpreter_options bnn_interpreter_default_options(void) {
   bnn_interpreter_options o;

@@ -247,3 +247,52 @@ TEST_CASE("hostile graphs are refused with the problem named", "[model][robustne
     CHECK(Contains(r.message, c.message));
   }
 }
+
+TEST_CASE("detector metadata and output meanings through the C API", "[model]") {
+  bnn::ModelBuilder b = TinyBinaryNet().Build();
+  // The same graph, described as a detector.
+  b.metadata().task = bnn::fb::Task::DETECTOR;
+  b.metadata().output_meaning = {"boxes", "scores"};
+  b.metadata().detector = std::make_unique<bnn::fb::DetectorInfoT>();
+  b.metadata().detector->decoding = "yolo";
+  for (float w : {10.0f, 23.0f, 37.0f}) {
+    auto a = std::make_unique<bnn::fb::AnchorT>();
+    a->w = w;
+    a->h = w + 1;
+    b.metadata().detector->anchors.push_back(std::move(a));
+  }
+  b.metadata().detector->strides = {8, 16};
+  b.metadata().detector->score_threshold = 0.3f;
+  const std::vector<uint8_t> file = b.Finish();
+  void* p = nullptr;
+  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+  memcpy(p, file.data(), file.size());
+  bnn_model* m = nullptr;
+  REQUIRE(bnn_model_load_buffer(p, file.size(), &m) == BNN_OK);
+  CHECK(bnn_model_task(m) == BNN_TASK_DETECTOR);
+  CHECK(std::string(bnn_model_output_meaning(m, 1)) == "scores");
+  CHECK(std::string(bnn_model_output_meaning(m, 2)).empty());
+  CHECK(std::string(bnn_model_detector_decoding(m)) == "yolo");
+  bnn_anchor anchors[2];
+  CHECK(bnn_model_detector_anchors(m, anchors, 2) == 3);  // the count, even when more than fit
+  CHECK(anchors[1].w == 23.0f);
+  CHECK(anchors[1].h == 24.0f);
+  CHECK(anchors[1].cx == 0.0f);
+  int32_t strides[4];
+  CHECK(bnn_model_detector_strides(m, strides, 4) == 2);
+  CHECK(strides[1] == 16);
+  CHECK(bnn_model_detector_score_threshold(m) == 0.3f);
+  CHECK(bnn_model_detector_iou_threshold(m) == 0.45f);
+  bnn_model_free(m);
+  free(p);
+  // A model without detector metadata answers with empty values.
+  const std::vector<uint8_t> plain = Valid();
+  REQUIRE(posix_memalign(&p, 64, plain.size()) == 0);
+  memcpy(p, plain.data(), plain.size());
+  REQUIRE(bnn_model_load_buffer(p, plain.size(), &m) == BNN_OK);
+  CHECK(std::string(bnn_model_detector_decoding(m)).empty());
+  CHECK(bnn_model_detector_anchors(m, anchors, 2) == 0);
+  CHECK(bnn_model_detector_score_threshold(m) == 0.25f);
+  bnn_model_free(m);
+  free(p);
+}

@@ -109,6 +109,24 @@ int bnn_model_input_is_nchw(const bnn_model* model);
 int bnn_model_normalization(const bnn_model* model, float* mean, float* std, int max_channels);
 /* Bytes of constant weights in the file. */
 size_t bnn_model_weights_bytes(const bnn_model* model);
+/* What graph output `index` means (e.g. "boxes", "scores"); "" when unnamed. */
+const char* bnn_model_output_meaning(const bnn_model* model, int index);
+
+/* Detector metadata (task BNN_TASK_DETECTOR): how to decode the outputs into
+ * boxes. Anchors are in input pixels; YOLO-style anchors have cx = cy = 0. */
+typedef struct bnn_anchor {
+  float cx, cy, w, h;
+} bnn_anchor;
+/* The decoding scheme ("yolo", "ssd", ...); "" when the model has none. */
+const char* bnn_model_detector_decoding(const bnn_model* model);
+/* Copies up to max_anchors anchors; returns how many the model has. */
+int bnn_model_detector_anchors(const bnn_model* model, bnn_anchor* anchors, int max_anchors);
+/* Copies up to max_strides strides; returns how many the model has. */
+int bnn_model_detector_strides(const bnn_model* model, int32_t* strides, int max_strides);
+/* The score and IoU thresholds the model was tuned with (0.25 and 0.45 when
+ * the model gives none). */
+float bnn_model_detector_score_threshold(const bnn_model* model);
+float bnn_model_detector_iou_threshold(const bnn_model* model);
 
 /* ---- Interpreters -------------------------------------------------------- */
 
