@@ -19,11 +19,11 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev
-            libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev)
+            libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev libopencv-dev)
 TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
-           dataset-fashion-mnist)
+           dataset-fashion-mnist python3-opencv)
 # The benchmark reports' float baselines.
 BENCH_PKGS=(python3-torch python3-torchvision python3-opencv python3-onnx python3-numpy
             python3-matplotlib)

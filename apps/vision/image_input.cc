@@ -1,0 +1,107 @@
+#include "image_input.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <opencv2/imgproc.hpp>
+
+namespace bnn_vision {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = char(tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Extension(const std::string& path) {
+  const size_t dot = path.find_last_of('.'), slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  return Lower(path.substr(dot + 1));
+}
+
+}  // namespace
+
+bool ReadInputSpec(const bnn_model* model, InputSpec* spec, std::string* error) {
+  bnn_tensor_info in;
+  if (bnn_model_input_count(model) != 1 || bnn_model_input_info(model, 0, &in) != BNN_OK || in.rank != 4 ||
+      in.dims[0] != 1 || in.dtype != BNN_DTYPE_F32 || (in.dims[3] != 1 && in.dims[3] != 3)) {
+    *error = "the model does not take one image (a float32 1 x H x W x 1 or 3 input)";
+    return false;
+  }
+  spec->height = in.dims[1];
+  spec->width = in.dims[2];
+  spec->channels = in.dims[3];
+  spec->mean.assign(size_t(spec->channels), 0.0f);
+  spec->std.assign(size_t(spec->channels), 1.0f);
+  float mean[3], std[3];
+  const int n = bnn_model_normalization(model, mean, std, 3);
+  for (int c = 0; c < spec->channels; ++c) {
+    if (n == 1 || n == spec->channels) {
+      spec->mean[size_t(c)] = mean[n == 1 ? 0 : c];
+      spec->std[size_t(c)] = std[n == 1 ? 0 : c];
+    }
+  }
+  return true;
+}
+
+void FillInput(const InputSpec& spec, const cv::Mat& image, float* input) {
+  cv::Mat converted;
+  if (spec.channels == 3) {
+    if (image.channels() == 1) cv::cvtColor(image, converted, cv::COLOR_GRAY2RGB);
+    else if (image.channels() == 4) cv::cvtColor(image, converted, cv::COLOR_BGRA2RGB);
+    else cv::cvtColor(image, converted, cv::COLOR_BGR2RGB);
+  } else {
+    if (image.channels() == 3) cv::cvtColor(image, converted, cv::COLOR_BGR2GRAY);
+    else if (image.channels() == 4) cv::cvtColor(image, converted, cv::COLOR_BGRA2GRAY);
+    else converted = image;
+  }
+  cv::Mat resized;
+  if (converted.cols != spec.width || converted.rows != spec.height)
+    cv::resize(converted, resized, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
+  else
+    resized = converted;
+  const int C = spec.channels;
+  std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int c = 0; c < C; ++c) {
+    scale[size_t(c)] = 1.0f / (255.0f * spec.std[size_t(c)]);
+    shift[size_t(c)] = -spec.mean[size_t(c)] / spec.std[size_t(c)];
+  }
+  for (int y = 0; y < spec.height; ++y) {
+    const uint8_t* row = resized.ptr<uint8_t>(y);
+    float* out = input + size_t(y) * size_t(spec.width) * size_t(C);
+    for (int x = 0; x < spec.width * C; ++x) out[x] = float(row[x]) * scale[size_t(x % C)] + shift[size_t(x % C)];
+  }
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::vector<std::string> ListImages(const std::string& dir) {
+  static const char* kExt[] = {"jpg", "jpeg", "png", "bmp", "pgm", "ppm", "tif", "tiff", "webp"};
+  std::vector<std::string> files;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return files;
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name[0] == '.') continue;
+    const std::string ext = Extension(name);
+    for (const char* k : kExt)
+      if (ext == k) files.push_back(dir + "/" + name);
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+bool HasVideoExtension(const std::string& path) {
+  static const char* kExt[] = {"avi", "mp4", "mkv", "mov", "webm", "mpg", "mpeg", "m4v", "wmv", "flv"};
+  const std::string ext = Extension(path);
+  for (const char* k : kExt)
+    if (ext == k) return true;
+  return false;
+}
+
+}  // namespace bnn_vision

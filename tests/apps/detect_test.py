@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""bnn-detect end to end with a detector whose answer is known: a strided
+convolution that scores a cell by how red it is (objectness), converted by
+bnn-convert with YOLO metadata. Checks the JSON boxes on an image, a folder
+and a video, the annotated output's pixels, and every bad input.
+
+usage: detect_test.py BNN_CONVERT BNN_DETECT
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import cv2
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+CONVERT = DETECT = None
+SIZE = 64     # model input
+STRIDE = 8
+ANCHOR = (16, 24)
+
+
+def red_detector(path):
+    """[1,3,64,64] -> Conv 8x8 stride 8 -> [1, 7, 8, 8]: tx ty tw th obj cls0 cls1.
+    obj = 20 * mean(red) - 10 (input scaled to [0, 1]); class 0 always wins."""
+    w = np.zeros((7, 3, 8, 8), np.float32)
+    w[4, 0] = 20.0 / 64
+    b = np.array([0, 0, 0, 0, -10, 10, -10], np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], strides=[STRIDE, STRIDE])], "red",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def scene(cell_x, cell_y, scale=2):
+    """A dark image (SIZE * scale square) with one red model cell."""
+    img = np.full((SIZE * scale, SIZE * scale, 3), 30, np.uint8)
+    s = STRIDE * scale
+    img[cell_y * s:(cell_y + 1) * s, cell_x * s:(cell_x + 1) * s] = (0, 0, 255)  # BGR red
+    return img
+
+
+def expected_box(cell_x, cell_y, scale=2):
+    cx, cy = (cell_x + 0.5) * STRIDE * scale, (cell_y + 0.5) * STRIDE * scale
+    w, h = ANCHOR[0] * scale, ANCHOR[1] * scale
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+class Detect(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        d = cls.dir.name
+        onnx_path, cls.model = os.path.join(d, "red.onnx"), os.path.join(d, "red.bnn")
+        red_detector(onnx_path)
+        labels = os.path.join(d, "labels.txt")
+        with open(labels, "w") as f:
+            f.write("red\nblue\n")
+        p = subprocess.run([CONVERT, onnx_path, "-o", cls.model, "--task", "detector", "--decoding", "yolo",
+                            "--anchors", "%dx%d" % ANCHOR, "--strides", str(STRIDE), "--labels", labels,
+                            "--mean", "0,0,0", "--std", "1,1,1", "--score-threshold", "0.5"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        # A classifier, for the wrong-kind test.
+        cls.classifier = os.path.join(d, "cls.bnn")
+        p = subprocess.run([CONVERT, onnx_path, "-o", cls.classifier, "--task", "classifier"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def run_detect(self, *args):
+        return subprocess.run([DETECT, "--model", self.model] + [str(a) for a in args], capture_output=True,
+                              text=True, timeout=120)
+
+    def assertBox(self, det, want):
+        self.assertEqual(det["label"], "red")
+        self.assertGreater(det["score"], 0.9)
+        for got, exp in zip(det["box"], want):
+            self.assertAlmostEqual(got, exp, delta=0.6)
+
+    def test_image_and_annotation(self):
+        d = self.dir.name
+        img = os.path.join(d, "one.png")
+        cv2.imwrite(img, scene(3, 5))
+        ann = os.path.join(d, "annotated")
+        p = self.run_detect(img, "--annotate", ann)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout)["results"][0]
+        self.assertEqual((result["width"], result["height"]), (128, 128))
+        self.assertEqual(len(result["detections"]), 1)
+        self.assertBox(result["detections"][0], expected_box(3, 5))
+        drawn = cv2.imread(os.path.join(ann, "one.png"))
+        x0, y0, x1, y1 = [int(round(v)) for v in expected_box(3, 5)]
+        # The rectangle's edge is drawn; the background far from it is not.
+        self.assertGreater(int(np.abs(drawn[(y0 + y1) // 2, x0].astype(int) - 30).max()), 60)
+        self.assertTrue((drawn[5, 5] == 30).all())
+
+    def test_folder_and_json_file(self):
+        d = os.path.join(self.dir.name, "folder")
+        os.makedirs(d, exist_ok=True)
+        cv2.imwrite(os.path.join(d, "a.jpg"), scene(1, 1))
+        cv2.imwrite(os.path.join(d, "b.png"), scene(6, 2))
+        out = os.path.join(self.dir.name, "dets.json")
+        p = self.run_detect(d, "--json", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as f:
+            results = json.load(f)["results"]
+        self.assertEqual([os.path.basename(r["source"]) for r in results], ["a.jpg", "b.png"])
+        self.assertBox(results[0]["detections"][0], expected_box(1, 1))
+        self.assertBox(results[1]["detections"][0], expected_box(6, 2))
+
+    def test_video(self):
+        path = os.path.join(self.dir.name, "moving.avi")
+        w = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (128, 128))
+        self.assertTrue(w.isOpened())
+        for k in range(4):
+            w.write(scene(k + 2, 4))
+        w.release()
+        out = os.path.join(self.dir.name, "annotated.avi")
+        p = self.run_detect(path, "--max-frames", 3, "--annotate", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        results = json.loads(p.stdout)["results"]
+        self.assertEqual([r["frame"] for r in results], [0, 1, 2])
+        for k, r in enumerate(results):
+            self.assertEqual(len(r["detections"]), 1)
+            self.assertBox(r["detections"][0], expected_box(k + 2, 4))
+        cap = cv2.VideoCapture(out)
+        self.assertEqual(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 3)
+
+    def test_bad_inputs(self):
+        d = self.dir.name
+        fake = os.path.join(d, "fake.jpg")
+        with open(fake, "w") as f:
+            f.write("not an image")
+        p = self.run_detect(fake)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot read image", p.stderr)
+        empty = os.path.join(d, "empty")
+        os.makedirs(empty, exist_ok=True)
+        p = self.run_detect(empty)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("holds no images", p.stderr)
+        p = subprocess.run([DETECT, "--model", self.classifier, fake], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a detector", p.stderr)
+        p = subprocess.run([DETECT, "--model", fake, fake], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith("bnn-detect: "), p.stderr)
+        p = self.run_detect(os.path.join(d, "missing.avi"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot open video", p.stderr)
+        self.assertEqual(subprocess.run([DETECT], capture_output=True).returncode, 2)
+
+
+if __name__ == "__main__":
+    CONVERT, DETECT = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=2)
