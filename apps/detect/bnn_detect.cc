@@ -7,17 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <chrono>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <string>
 #include <vector>
 
-#include "bnn/bnn.hpp"
-#include "detection.h"
 #include "image_input.h"
 #include "json.h"
+#include "runners.h"
 
 namespace {
 
@@ -37,38 +35,7 @@ int Fail(const std::string& m) {
   return 1;
 }
 
-struct Detector {
-  bnn::Model model;
-  bnn::Interpreter it;
-  bnn_vision::InputSpec spec;
-  bnn_vision::DetectorConfig config;
-  std::vector<std::string> labels;
-
-  // Boxes in the coordinates of `image`, and the milliseconds it took.
-  std::vector<bnn_vision::Box> Run(const cv::Mat& image, double* ms) {
-    const auto t0 = std::chrono::steady_clock::now();
-    bnn_vision::FillInput(spec, image, it.input<float>(0));
-    it.Invoke();
-    std::vector<const float*> outs;
-    for (int o = 0; o < bnn_model_output_count(model.get()); ++o) outs.push_back(it.output<float>(o));
-    std::vector<bnn_vision::Box> boxes;
-    bnn_vision::DecodeYolo(config, outs, &boxes);
-    boxes = bnn_vision::Nms(std::move(boxes), config.iou_threshold);
-    const float sx = float(image.cols) / float(spec.width), sy = float(image.rows) / float(spec.height);
-    for (bnn_vision::Box& b : boxes) {
-      b.x0 = std::max(0.0f, b.x0 * sx);
-      b.x1 = std::min(float(image.cols), b.x1 * sx);
-      b.y0 = std::max(0.0f, b.y0 * sy);
-      b.y1 = std::min(float(image.rows), b.y1 * sy);
-    }
-    *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return boxes;
-  }
-
-  std::string Label(int k) const { return k >= 0 && size_t(k) < labels.size() ? labels[size_t(k)] : std::to_string(k); }
-};
-
-void Draw(cv::Mat* image, const std::vector<bnn_vision::Box>& boxes, const Detector& d) {
+void Draw(cv::Mat* image, const std::vector<bnn_vision::Box>& boxes, const bnn_vision::DetectorRunner& d) {
   for (const bnn_vision::Box& b : boxes) {
     const cv::Scalar color((37 * b.label) % 256, (97 * b.label + 128) % 256, 255);
     cv::rectangle(*image, cv::Point(int(b.x0), int(b.y0)), cv::Point(int(b.x1), int(b.y1)), color, 2);
@@ -80,7 +47,7 @@ void Draw(cv::Mat* image, const std::vector<bnn_vision::Box>& boxes, const Detec
 }
 
 std::string ResultJson(const std::string& source, int frame, const cv::Mat& image, double ms,
-                       const std::vector<bnn_vision::Box>& boxes, const Detector& d) {
+                       const std::vector<bnn_vision::Box>& boxes, const bnn_vision::DetectorRunner& d) {
   std::string j = "{\"source\": " + bnn_vision::JsonString(source);
   if (frame >= 0) j += ", \"frame\": " + std::to_string(frame);
   char buf[256];
@@ -146,15 +113,11 @@ int main(int argc, char** argv) {
     fputs(kUsage, stderr);
     return 2;
   }
-  Detector d;
-  if (bnn::Model::Load(model_path.c_str(), &d.model) != BNN_OK) return Fail(bnn_last_load_error());
+  bnn_vision::DetectorRunner d;
   std::string error;
-  if (!bnn_vision::ReadDetectorConfig(d.model.get(), &d.config, &error)) return Fail(model_path + ": " + error);
-  if (!bnn_vision::ReadInputSpec(d.model.get(), &d.spec, &error)) return Fail(model_path + ": " + error);
-  if (score >= 0) d.config.score_threshold = score;
-  if (iou >= 0) d.config.iou_threshold = iou;
-  for (int k = 0; k < d.model.label_count(); ++k) d.labels.push_back(d.model.label(k));
-  if (bnn::Interpreter::Create(d.model, &d.it) != BNN_OK) return Fail(bnn_last_load_error());
+  if (!d.Load(model_path, &error)) return Fail(error);
+  if (score >= 0) d.config().score_threshold = score;
+  if (iou >= 0) d.config().iou_threshold = iou;
 
   // Expand folders; an empty folder is an error, as is an unreadable input.
   std::vector<std::string> files;
@@ -186,7 +149,7 @@ int main(int argc, char** argv) {
       cv::Mat frame;
       for (int f = 0; (max_frames < 0 || f < max_frames) && cap.read(frame); ++f) {
         double ms;
-        const auto boxes = d.Run(frame, &ms);
+        const auto boxes = d.Detect(frame, &ms);
         out += (first ? "\n  " : ",\n  ") + ResultJson(file, f, frame, ms, boxes, d);
         first = false;
         if (annotate_video) {
@@ -208,7 +171,7 @@ int main(int argc, char** argv) {
       continue;
     }
     double ms;
-    const auto boxes = d.Run(image, &ms);
+    const auto boxes = d.Detect(image, &ms);
     out += (first ? "\n  " : ",\n  ") + ResultJson(file, -1, image, ms, boxes, d);
     first = false;
     if (!annotate.empty() && !annotate_video) {

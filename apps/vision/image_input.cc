@@ -79,20 +79,27 @@ bool IsDirectory(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+std::vector<std::string> ListEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return names;
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (!name.empty() && name[0] != '.') names.push_back(name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::vector<std::string> ListImages(const std::string& dir) {
   static const char* kExt[] = {"jpg", "jpeg", "png", "bmp", "pgm", "ppm", "tif", "tiff", "webp"};
   std::vector<std::string> files;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return files;
-  while (const dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;
+  for (const std::string& name : ListEntries(dir)) {
     const std::string ext = Extension(name);
     for (const char* k : kExt)
       if (ext == k) files.push_back(dir + "/" + name);
   }
-  closedir(d);
-  std::sort(files.begin(), files.end());
   return files;
 }
 

@@ -27,6 +27,8 @@ void FillInput(const InputSpec& spec, const cv::Mat& image, float* input);
 // Image files in `dir` (jpg, jpeg, png, bmp, pgm, ppm, tif, tiff, webp),
 // sorted by name.
 std::vector<std::string> ListImages(const std::string& dir);
+// Every entry of `dir` but hidden ones, sorted by name.
+std::vector<std::string> ListEntries(const std::string& dir);
 bool IsDirectory(const std::string& path);
 bool HasVideoExtension(const std::string& path);
 
