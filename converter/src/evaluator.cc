@@ -78,7 +78,7 @@ bool IntList(const Node& n, const std::vector<const Value*>& in, size_t input, c
   if (in.size() > input && in[input]) {
     const Value& v = *in[input];
     out->clear();
-    for (int64_t k = 0; k < v.count(); ++k) out->push_back(int64_t(v.at(k)));
+    for (int64_t k = 0; k < v.count(); ++k) out->push_back(SaturatingInt(v.at(k)));
     *present = true;
   } else if (n.has(attr)) {
     *out = n.Ints(attr);
@@ -109,7 +109,7 @@ bool Binary(const Node& n, const Value& a, const Value& b, const std::function<d
   if (int_result) r->i.resize(count); else r->f.resize(count);
   for (int64_t i = 0; i < count; ++i) {
     const double v = f(a.at(BroadcastIndex(a.shape, out, st, i)), b.at(BroadcastIndex(b.shape, out, st, i)));
-    if (int_result) r->i[i] = int64_t(v); else r->f[i] = float(v);
+    if (int_result) r->i[i] = SaturatingInt(v); else r->f[i] = float(v);
   }
   return true;
 }
@@ -121,7 +121,7 @@ Value ToType(const Value& v, DType t) {
   r.shape = v.shape;
   for (int64_t k = 0; k < v.count(); ++k) {
     if (t == DType::F32) r.f.push_back(float(v.at(k)));
-    else r.i.push_back(int64_t(v.at(k)));
+    else r.i.push_back(SaturatingInt(v.at(k)));
   }
   return r;
 }
@@ -434,7 +434,7 @@ bool Pad(const Node& n, const std::vector<const Value*>& in, int64_t opset, Valu
     }
     if (inside) Append(x, src, r);
     else if (x.type == DType::F32) r->f.push_back(float(value));
-    else r->i.push_back(int64_t(value));
+    else r->i.push_back(SaturatingInt(value));
   }
   return true;
 }
@@ -498,7 +498,7 @@ bool Resize(const Node& n, const std::vector<const Value*>& in, int64_t opset, V
   } else {
     const size_t si = opset >= 11 ? 2 : 1;
     if (in.size() > si && in[si] && in[si]->count()) for (int64_t k = 0; k < in[si]->count(); ++k) scales.push_back(in[si]->at(k));
-    if (in.size() > 3 && in[3] && in[3]->count()) for (int64_t k = 0; k < in[3]->count(); ++k) sizes.push_back(int64_t(in[3]->at(k)));
+    if (in.size() > 3 && in[3] && in[3]->count()) for (int64_t k = 0; k < in[3]->count(); ++k) sizes.push_back(SaturatingInt(in[3]->at(k)));
   }
   Shape out = x.shape;
   if (!sizes.empty()) {
@@ -508,7 +508,7 @@ bool Resize(const Node& n, const std::vector<const Value*>& in, int64_t opset, V
     for (int k = 0; k < 4; ++k) scales.push_back(double(out[k]) / double(x.shape[k]));
   } else {
     if (scales.size() != 4) return Fail(error, n, "scales must have 4 entries");
-    for (int k = 0; k < 4; ++k) out[k] = int64_t(floor(double(x.shape[k]) * scales[k]));
+    for (int k = 0; k < 4; ++k) out[k] = SaturatingInt(floor(double(x.shape[k]) * scales[k]));
   }
   if (out[0] != x.shape[0] || out[1] != x.shape[1]) return Fail(error, n, "only H and W may be resized");
   if (TooLarge(out)) return Fail(error, n, "the output would be larger than the interpreter's limit");
@@ -629,6 +629,9 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
       {"Ceil", [](double v) { return ceil(v); }},
       {"HardSwish", [](double v) { return v * std::min(1.0, std::max(0.0, v / 6 + 0.5)); }},
   };
+  // Arity: ONNX fixes the input count of these ops (the passes rely on it).
+  const bool is_unary = unary.count(op) || op == "LeakyRelu" || op == "HardSigmoid";
+  if (is_unary && in.size() != 1) return Fail(error, n, "takes exactly one input");
   if (unary.count(op)) {
     r = Elementwise(x, unary.at(op));
     if (x.type == DType::I64 && (op == "Neg" || op == "Abs" || op == "Sign")) r = ToType(r, DType::I64);
@@ -669,13 +672,14 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   };
   if (binary.count(op)) {
     if (!need(1)) return Fail(error, n, "needs two inputs");
+    if (in.size() > 2 && op != "Max" && op != "Min") return Fail(error, n, "takes exactly two inputs");
     const bool cmp = op == "Less" || op == "Greater" || op == "LessOrEqual" || op == "GreaterOrEqual" || op == "Equal";
     const bool ints = x.type == DType::I64 && in[1]->type == DType::I64 && op != "Pow";
     // Integer division truncates in ONNX.
     F2 f = binary.at(op);
     if (ints && op == "Div") f = [](double a, double b) { return b != 0 ? double(int64_t(a) / int64_t(b)) : 0.0; };
     if (!Binary(n, x, *in[1], f, cmp || ints, &r, error)) return false;
-    for (size_t k = 2; k < in.size() && (op == "Max" || op == "Min" || op == "Add" || op == "Mul"); ++k) {
+    for (size_t k = 2; k < in.size(); ++k) {  // Max and Min are variadic
       if (!in[k]) continue;
       Value acc = r;
       if (!Binary(n, acc, *in[k], f, ints, &r, error)) return false;
@@ -695,7 +699,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
       const bool c = x.at(BroadcastIndex(x.shape, s2, st, i)) != 0;
       const Value& src = c ? *in[1] : *in[2];
       const double v = src.at(BroadcastIndex(src.shape, s2, st, i));
-      if (r.type == DType::F32) r.f.push_back(float(v)); else r.i.push_back(int64_t(v));
+      if (r.type == DType::F32) r.f.push_back(float(v)); else r.i.push_back(SaturatingInt(v));
     }
     return true;
   }
@@ -717,7 +721,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     r.shape = s;
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < idx.count(); ++j) {
-        int64_t g = int64_t(idx.at(j));
+        int64_t g = SaturatingInt(idx.at(j));
         if (g < 0) g += x.shape[axis];
         if (g < 0 || g >= x.shape[axis]) return Fail(error, n, "index out of range");
         for (int64_t in2 = 0; in2 < inner; ++in2) Append(x, (o * x.shape[axis] + g) * inner + in2, &r);
@@ -769,6 +773,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
       } else if (shape[k] < 0) {
         return Fail(error, n, "negative dimension");
       } else {
+        if (shape[k] > 0 && known > kMaxElements / shape[k]) return Fail(error, n, "the target shape is too large");
         known *= shape[k];
       }
     }
@@ -828,7 +833,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   if (op == "Expand") {
     if (!need(1)) return Fail(error, n, "needs a shape");
     Shape target;
-    for (int64_t k = 0; k < in[1]->count(); ++k) target.push_back(int64_t(in[1]->at(k)));
+    for (int64_t k = 0; k < in[1]->count(); ++k) target.push_back(SaturatingInt(in[1]->at(k)));
     Shape s;
     if (!Broadcast(x.shape, target, &s)) return Fail(error, n, "shape does not broadcast");
     if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
@@ -844,7 +849,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     for (size_t k = 0; k < s.size(); ++k) {
       const double r = in[1]->at(k);
       if (!(r >= 0 && r <= double(kMaxElements))) return Fail(error, n, "repeats out of range");
-      s[k] *= int64_t(r);
+      s[k] *= SaturatingInt(r);
     }
     if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const auto ost = Strides(s), ist = Strides(x.shape);
@@ -859,7 +864,7 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   }
   if (op == "ConstantOfShape") {
     Shape s;
-    for (int64_t k = 0; k < x.count(); ++k) s.push_back(int64_t(x.at(k)));
+    for (int64_t k = 0; k < x.count(); ++k) s.push_back(SaturatingInt(x.at(k)));
     if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const Value fill = n.has("value") ? n.attrs.at("value").t : Value::Float({1}, {0.0f});
     r.type = fill.type;

@@ -78,4 +78,13 @@ struct Graph {
 
 std::string ShapeString(const std::vector<int64_t>& shape);
 
+// A double from an untrusted tensor as an integer: NaN is 0 and the range is
+// clamped to +/-2^62 (a plain conversion of an out-of-range double is
+// undefined behaviour).
+inline int64_t SaturatingInt(double v) {
+  if (!(v == v)) return 0;
+  const double limit = 4611686018427387904.0;  // 2^62
+  return v >= limit ? int64_t(1) << 62 : v <= -limit ? -(int64_t(1) << 62) : int64_t(v);
+}
+
 }  // namespace bnnc

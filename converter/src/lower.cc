@@ -259,6 +259,7 @@ class Lowering {
       if (!Input(n.inputs[0], false, &x, why)) return false;
       std::vector<int> ins = {x};
       if (!n.inputs[1].empty()) {
+        if (!g_.Constant(n.inputs[1])) { *why = "thresholds must be constant"; return false; }
         const Value& t = *g_.Constant(n.inputs[1]);
         ins.push_back(b_.ConstantF32(n.inputs[1], {int32_t(t.count())}, t.f));
       }
@@ -526,7 +527,7 @@ class Lowering {
       if (g_.opset >= 11) {
         const Value* p = n.inputs.size() > 1 ? g_.Constant(n.inputs[1]) : nullptr;
         if (!p) { *why = "pads must be constant"; return false; }
-        for (int64_t k = 0; k < p->count(); ++k) pads.push_back(int64_t(p->at(k)));
+        for (int64_t k = 0; k < p->count(); ++k) pads.push_back(SaturatingInt(p->at(k)));
         if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
           const Value* v = g_.Constant(n.inputs[2]);
           if (!v) { *why = "the pad value must be constant"; return false; }

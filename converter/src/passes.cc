@@ -189,7 +189,7 @@ std::string BinaryConvInput(const Graph& g, const Node& conv, std::vector<int64_
     if (g.opset >= 11) {
       const Value* v = pad.inputs.size() > 1 ? g.Constant(pad.inputs[1]) : nullptr;
       if (!v) return "";
-      for (int64_t k = 0; k < v->count(); ++k) pp.push_back(int64_t(v->at(k)));
+      for (int64_t k = 0; k < v->count(); ++k) pp.push_back(SaturatingInt(v->at(k)));
       if (pad.inputs.size() > 2 && !pad.inputs[2].empty()) {
         const Value* c = g.Constant(pad.inputs[2]);
         if (!c || c->count() != 1) return "";
