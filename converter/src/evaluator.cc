@@ -587,13 +587,21 @@ void SetElementLimit(int64_t max_elements) { kMaxElements = max_elements; }
 
 bool CanEvaluate(const std::string& op) { return Supported().count(op) != 0; }
 
-bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>& in, std::vector<Value>* out,
-                  std::string* error) {
+namespace {
+
+bool Evaluate(const Node& n, int64_t opset, const std::vector<const Value*>& in, std::vector<Value>* out,
+              std::string* error) {
   const std::string& op = n.op;
   if (!CanEvaluate(op)) return Fail(error, n, "the float interpreter does not implement " + op);
   out->assign(std::max<size_t>(n.outputs.size(), 1), Value());
   Value& r = (*out)[0];
   if (op == "Constant") {
+    for (const auto& kv : n.attrs) {
+      const Attr::Kind want = kv.first == "value" ? Attr::TENSOR : kv.first == "value_float" ? Attr::FLOAT
+                              : kv.first == "value_floats" ? Attr::FLOATS : kv.first == "value_int" ? Attr::INT
+                              : Attr::INTS;
+      if (kv.second.kind != want) return Fail(error, n, "attribute '" + kv.first + "' has the wrong type");
+    }
     if (n.has("value")) r = n.attrs.at("value").t;
     else if (n.has("value_float")) r = Value::Float({}, {n.Float("value_float", 0)});
     else if (n.has("value_floats")) { const auto& f = n.attrs.at("value_floats").floats; r = Value::Float({int64_t(f.size())}, f); }
@@ -820,11 +828,13 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     for (size_t k = axis + 1; k < s.size(); ++k) inner *= s[k];
     r.type = any_float ? DType::F32 : DType::I64;
     r.shape = s;
+    if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
+    std::vector<Value> typed;  // each input in the output's type, converted once
+    for (const Value* v : in)
+      if (v) typed.push_back(ToType(*v, r.type));
     for (int64_t o = 0; o < outer; ++o)
-      for (const Value* v : in) {
-        if (!v) continue;
-        const Value cv = ToType(*v, r.type);
-        const int64_t len = v->shape[axis] * inner;
+      for (const Value& cv : typed) {
+        const int64_t len = cv.shape[axis] * inner;
         for (int64_t k = 0; k < len; ++k) Append(cv, o * len + k, &r);
       }
     return true;
@@ -867,6 +877,9 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
     for (int64_t k = 0; k < x.count(); ++k) s.push_back(SaturatingInt(x.at(k)));
     if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");
     const Value fill = n.has("value") ? n.attrs.at("value").t : Value::Float({1}, {0.0f});
+    if ((n.has("value") && n.attrs.at("value").kind != Attr::TENSOR) || fill.count() < 1 ||
+        (fill.type == DType::F32 ? fill.f.empty() : fill.i.empty()))
+      return Fail(error, n, "value must be a one-element tensor");
     r.type = fill.type;
     r.shape = s;
     for (int64_t i = 0; i < Count(s); ++i) Append(fill, 0, &r);
@@ -912,6 +925,20 @@ bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>&
   if (op == "Pad") return Pad(n, in, opset, &r, error);
   if (op == "Resize" || op == "Upsample") return Resize(n, in, opset, &r, error);
   return Fail(error, n, "not implemented");
+}
+
+}  // namespace
+
+bool EvaluateNode(const Node& n, int64_t opset, const std::vector<const Value*>& in, std::vector<Value>* out,
+                  std::string* error) {
+  for (const Value* v : in)
+    if (v && v->count() != int64_t(v->type == DType::F32 ? v->f.size() : v->i.size()))
+      return Fail(error, n, "an input does not match its shape " + ShapeString(v->shape));
+  if (!Evaluate(n, opset, in, out, error)) return false;
+  for (const Value& v : *out)
+    if (v.count() != int64_t(v.type == DType::F32 ? v.f.size() : v.i.size()))
+      return Fail(error, n, "its result does not match its shape " + ShapeString(v.shape));
+  return true;
 }
 
 bool RunGraph(const Graph& graph, const std::map<std::string, Value>& inputs, std::map<std::string, Value>* values,
