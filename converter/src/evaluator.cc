@@ -19,18 +19,7 @@ int64_t Count(const Shape& s) {
   return n;
 }
 
-// The interpreter's limit on one tensor (1 GiB of floats by default): a
-// damaged or hostile model must get an error, not an out-of-memory abort.
-int64_t kMaxElements = int64_t(1) << 28;
-
-bool TooLarge(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) {
-    if (d < 0 || (d > 0 && n > kMaxElements / d)) return true;
-    n *= d;
-  }
-  return n > kMaxElements;
-}
+bool TooLarge(const Shape& s) { return ExceedsElementLimit(s); }
 
 std::vector<int64_t> Strides(const Shape& s) {
   std::vector<int64_t> st(s.size(), 1);
@@ -583,8 +572,6 @@ bool ResolveWindow(const Node& node, const std::vector<int64_t>& x, const std::v
   return true;
 }
 
-void SetElementLimit(int64_t max_elements) { kMaxElements = max_elements; }
-
 bool CanEvaluate(const std::string& op) { return Supported().count(op) != 0; }
 
 namespace {
@@ -781,7 +768,7 @@ bool Evaluate(const Node& n, int64_t opset, const std::vector<const Value*>& in,
       } else if (shape[k] < 0) {
         return Fail(error, n, "negative dimension");
       } else {
-        if (shape[k] > 0 && known > kMaxElements / shape[k]) return Fail(error, n, "the target shape is too large");
+        if (shape[k] > 0 && known > ElementLimit() / shape[k]) return Fail(error, n, "the target shape is too large");
         known *= shape[k];
       }
     }
@@ -858,7 +845,7 @@ bool Evaluate(const Node& n, int64_t opset, const std::vector<const Value*>& in,
     Shape s = x.shape;
     for (size_t k = 0; k < s.size(); ++k) {
       const double r = in[1]->at(k);
-      if (!(r >= 0 && r <= double(kMaxElements))) return Fail(error, n, "repeats out of range");
+      if (!(r >= 0 && r <= double(ElementLimit()))) return Fail(error, n, "repeats out of range");
       s[k] *= SaturatingInt(r);
     }
     if (TooLarge(s)) return Fail(error, n, "the output would be larger than the interpreter's limit");

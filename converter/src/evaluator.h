@@ -12,10 +12,6 @@
 
 namespace bnnc {
 
-// Largest tensor (elements) the interpreter creates; more is an error.
-// 2^28 by default; the fuzzer lowers it.
-void SetElementLimit(int64_t max_elements);
-
 // Whether the interpreter implements `op` (an ONNX op type).
 bool CanEvaluate(const std::string& op);
 

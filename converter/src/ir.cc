@@ -20,6 +20,22 @@ Value Value::Int(std::vector<int64_t> shape, std::vector<int64_t> data) {
   return v;
 }
 
+namespace {
+int64_t element_limit = int64_t(1) << 28;
+}  // namespace
+
+int64_t ElementLimit() { return element_limit; }
+void SetElementLimit(int64_t max_elements) { element_limit = max_elements; }
+
+bool ExceedsElementLimit(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && n > element_limit / d)) return true;
+    n *= d;
+  }
+  return n > element_limit;
+}
+
 int64_t Value::count() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

@@ -87,4 +87,14 @@ inline int64_t SaturatingInt(double v) {
   return v >= limit ? int64_t(1) << 62 : v <= -limit ? -(int64_t(1) << 62) : int64_t(v);
 }
 
+// The largest tensor (elements) the converter creates: an initializer, a
+// graph input it interprets, an interpreted op's result. A damaged or
+// hostile model that asks for more gets an error, not an out-of-memory
+// abort. 2^28 (1 GiB of floats) by default; the fuzzer lowers it.
+int64_t ElementLimit();
+void SetElementLimit(int64_t max_elements);
+
+// Whether `dims` has a negative dimension or more elements than the limit.
+bool ExceedsElementLimit(const std::vector<int64_t>& dims);
+
 }  // namespace bnnc

@@ -12,14 +12,11 @@ namespace bnnc {
 namespace {
 
 // Element count of `dims`, or -1 if a dimension is negative or the count
-// overflows what a converter should hold (2^28 elements, 1 GiB of floats).
+// is over the converter's limit (ir.h).
 int64_t CheckedCount(const std::vector<int64_t>& dims) {
+  if (ExceedsElementLimit(dims)) return -1;
   int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0) return -1;
-    if (d != 0 && n > (int64_t(1) << 28) / d) return -1;
-    n *= d;
-  }
+  for (int64_t d : dims) n *= d;
   return n;
 }
 

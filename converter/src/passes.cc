@@ -290,10 +290,9 @@ bool InferShapes(Graph* g, const PassOptions& options, std::string* error) {
                  "; give its size with --input-shape, e.g. --input-shape 1x3x224x224";
         return false;
       }
-    int64_t count = 1;
-    for (int64_t d : shape) count = count > (int64_t(1) << 28) / d ? (int64_t(1) << 29) : count * d;
-    if (count > (int64_t(1) << 28)) {
-      *error = "input '" + name + "' of shape " + ShapeString(shape) + " has more than 2^28 elements";
+    if (ExceedsElementLimit(shape)) {
+      *error = "input '" + name + "' of shape " + ShapeString(shape) + " has more than " +
+               std::to_string(ElementLimit()) + " elements";
       return false;
     }
     g->input_shapes[name] = shape;

@@ -279,3 +279,26 @@ TEST_CASE("FuseSignThresholds folds a positive-scale BatchNorm before a sign, bu
     CHECK(g.constants.at(g.nodes[0].inputs[1]).f[1] == Approx(2.0 + 1.0 * 0.5 / 1.5));
   }
 }
+
+// The fuzzer's out-of-memory: InferShapes allocated a graph input of any size
+// up to a fixed 2^28 elements instead of the converter's (settable) limit.
+TEST_CASE("InferShapes refuses a graph input over the converter's element limit") {
+  const int64_t saved = bnnc::ElementLimit();
+  bnnc::SetElementLimit(1000);
+  Graph big;
+  Input(big, "x", {1, 8, 16, 16});  // 2048 elements
+  Add(big, "Relu", {"x"}, {"y"});
+  big.outputs = {"y"};
+  std::string error;
+  const bool ok = bnnc::InferShapes(&big, bnnc::PassOptions(), &error);
+  Graph small;
+  Input(small, "x", {1, 8, 8, 8});  // 512 elements
+  Add(small, "Relu", {"x"}, {"y"});
+  small.outputs = {"y"};
+  const bool small_ok = Infer(small);
+  bnnc::SetElementLimit(saved);
+  CHECK_FALSE(ok);
+  CHECK(error.find("input 'x'") != std::string::npos);
+  CHECK(error.find("1000 elements") != std::string::npos);
+  CHECK(small_ok);
+}
