@@ -23,7 +23,8 @@ BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchm
 TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
-           dataset-fashion-mnist python3-opencv)
+           dataset-fashion-mnist python3-opencv
+           darknet opencv-doc facedetect)  # real test images for the shipped models (tests/apps)
 # The benchmark reports' float baselines.
 BENCH_PKGS=(python3-torch python3-torchvision python3-opencv python3-onnx python3-numpy
             python3-matplotlib)

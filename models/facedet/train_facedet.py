@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Train the binary face detector (and its float twin): models/detect's YOLOv3-style
+network (float stem, ReActNet binary backbone, float 1x1 heads, here at strides 8 and 16),
+one class `face`, input 3 x 240 x 320. Training images come from prepare_data.py's
+cache (~/.cache/bnn-facedet: dlib-faces training.xml real boxes plus teacher
+pseudo-labels) and online composites of face crops (ORL, Extended Yale B, dlib johns)
+pasted with soft elliptic masks. Copied from models/detect/train_detect.py and adapted.
+
+  python3 models/facedet/train_facedet.py --float --out ~/.cache/bnn-facedet/float.pt
+  python3 models/facedet/train_facedet.py --init ~/.cache/bnn-facedet/float.pt \
+      --teacher ~/.cache/bnn-facedet/float.pt --out ~/.cache/bnn-facedet/binary.pt
+  python3 models/facedet/train_facedet.py --export ~/.cache/bnn-facedet/binary.pt --onnx /tmp/f.onnx
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "converter", "python"))
+
+from bnn_torch.layers import BinaryConv2d, LearnableBias, RPReLU, RSign  # noqa: E402
+
+SIZE = 320                   # input width
+SIZE_H = 240                 # input height
+STRIDES = (8, 16)
+NA = 3                       # anchors per stride
+CLASSES = ["face"]
+NC = len(CLASSES)
+FIELDS = 5 + NC
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.25, 0.25, 0.25)
+DEFAULT_CACHE = os.path.expanduser("~/.cache/bnn-facedet")
+ZOOM = (0.6, 2.5)
+GREY = 128
+
+
+# ------------------------------------------------------------------ network
+class Block(nn.Module):
+    """ReActNet's block (bnn_torch.models.ReActBlock), binary or float twin."""
+
+    def __init__(self, cin, cout, stride, binary):
+        super().__init__()
+        assert cout in (cin, 2 * cin)
+        self.rsign1 = act(cin, binary)
+        self.conv3 = conv(cin, cin, 3, stride, binary)
+        self.bn1 = nn.BatchNorm2d(cin)
+        # count_include_pad=False exports a bare AveragePool (no Pad node)
+        self.pool = nn.AvgPool2d(2, 2, count_include_pad=False) if stride == 2 else None
+        self.rprelu1 = RPReLU(cin)
+        self.rsign2 = act(cin, binary)
+        n = 1 if cout == cin else 2
+        self.pw = nn.ModuleList(conv(cin, cout // n, 1, 1, binary) for _ in range(n))
+        self.bn2 = nn.ModuleList(nn.BatchNorm2d(cout // n) for _ in range(n))
+        self.rprelu2 = RPReLU(cout)
+
+    def forward(self, x):
+        out1 = self.bn1(self.conv3(self.rsign1(x)))
+        if self.pool is not None:
+            x = self.pool(x)
+        out1 = self.rprelu1(x + out1)
+        s = self.rsign2(out1)
+        outs = [bn(c(s)) + out1 for c, bn in zip(self.pw, self.bn2)]
+        return self.rprelu2(outs[0] if len(outs) == 1 else torch.cat(outs, 1))
+
+
+def act(c, binary):
+    """RSign = sign(x + b); the float twin keeps the shift and drops the sign."""
+    return RSign(c) if binary else LearnableBias(c)
+
+
+def conv(ci, co, k, s, binary):
+    if binary:
+        return BinaryConv2d(ci, co, k, stride=s, padding=k // 2, scale="xnor",
+                            weight_estimator="clipped", binarize_input=False)
+    return nn.Conv2d(ci, co, k, stride=s, padding=k // 2, bias=False)
+
+
+class Detector(nn.Module):
+    """3 x 320 x 320 -> (N x 21 x 20 x 20 at stride 16, N x 21 x 10 x 10 at stride 32);
+    channel a * 7 + f is field f (tx, ty, tw, th, obj, person, raccoon) of anchor a."""
+
+    def __init__(self, binary=True, anchors=None):
+        super().__init__()
+        self.binary = binary
+        # 240 is not a multiple of 32, so the heads are at strides 8 and 16
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(32), nn.MaxPool2d(2))              # 32 x 60 x 80
+        self.c3 = nn.Sequential(Block(32, 64, 2, binary), Block(64, 64, 1, binary))      # 30 x 40
+        self.c4 = nn.Sequential(Block(64, 128, 2, binary), Block(128, 128, 1, binary))   # 15 x 20
+        self.c5 = nn.Sequential(Block(128, 256, 1, binary), Block(256, 256, 1, binary))  # 15 x 20, wider
+        self.p5 = Block(256, 256, 1, binary)
+        self.reduce_act = act(256, binary)
+        self.reduce = conv(256, 64, 1, 1, binary)
+        self.reduce_bn = nn.BatchNorm2d(64)
+        self.p4 = Block(64, 64, 1, binary)
+        self.head16 = nn.Conv2d(64, NA * FIELDS, 1)     # stride 8
+        self.head32 = nn.Conv2d(256, NA * FIELDS, 1)    # stride 16
+        for h in (self.head16, self.head32):
+            nn.init.normal_(h.weight, std=0.01)
+            b = torch.zeros(NA, FIELDS)
+            b[:, 4] = math.log(0.01 / 0.99)   # objectness prior 1 %
+            h.bias.data.copy_(b.view(-1))
+        a = torch.zeros(len(STRIDES) * NA, 2) if anchors is None else torch.as_tensor(anchors, dtype=torch.float32)
+        self.register_buffer("anchors", a)   # in input pixels, stride order (not in the ONNX graph)
+
+    def forward(self, x):
+        c3 = self.c3(self.stem(x))
+        p5 = self.p5(self.c5(self.c4(c3)))
+        up = F.interpolate(self.reduce_bn(self.reduce(self.reduce_act(p5))), scale_factor=2.0, mode="nearest")
+        p4 = self.p4(c3 + up)
+        return self.head16(p4), self.head32(p5)
+
+
+def build(binary=True, anchors=None):
+    return Detector(binary=binary, anchors=anchors)
+
+
+def load(path):
+    """A Detector from a state dict saved by this script (binary or float from its keys)."""
+    sd = torch.load(path, map_location="cpu")
+    binary = any(k.endswith(".move.bias") for k in sd)
+    m = build(binary=binary)
+    m.load_state_dict(sd)
+    m.eval()
+    return m
+
+
+def init_from_float(model, path):
+    """Start a binary model from the float twin's weights (the RSign shifts from the
+    LearnableBias ones; the binary convolutions' latent weights from the float ones)."""
+    sd = torch.load(path, map_location="cpu")
+    own = model.state_dict()
+    new = {}
+    for k in own:
+        src = k if k in sd else k.replace(".move.bias", ".bias")
+        if src not in sd or sd[src].shape != own[k].shape:
+            raise KeyError(f"{path}: no weights for {k}")
+        new[k] = sd[src]
+    model.load_state_dict(new)
+
+
+# ------------------------------------------------------------------ preprocessing and decoding
+def to_input(rgb_u8):
+    """N x H x W x 3 uint8 RGB (already SIZE x SIZE) -> N x 3 x H x W float32, normalised."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb_u8)).float().permute(0, 3, 1, 2) / 255.0
+    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+def image_input(bgr):
+    """bnn-detect's input path: BGR -> RGB, the whole image resized with INTER_AREA."""
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if rgb.shape[:2] != (SIZE_H, SIZE):
+        rgb = cv2.resize(rgb, (SIZE, SIZE_H), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def decode(outputs, anchors, score_threshold=0.25, iou_threshold=0.45, max_boxes=300):
+    """apps/vision/detection.cc's DecodeYolo + Nms in numpy, for one image.
+    outputs: the model's per-stride NCHW arrays [A * FIELDS, H, W] (no batch axis).
+    Returns an array of [x0, y0, x1, y1, score, label] in input pixels."""
+    boxes = []
+    anchors = np.asarray(anchors, np.float32).reshape(len(STRIDES), NA, 2)
+    for s, (o, stride) in enumerate(zip(outputs, STRIDES)):
+        h, w = o.shape[1:]
+        p = o.reshape(NA, FIELDS, h, w).astype(np.float32)
+        obj = sigmoid(p[:, 4])
+        best = p[:, 5:].argmax(1)
+        cls = sigmoid(np.take_along_axis(p[:, 5:], best[:, None], 1)[:, 0])
+        score = obj * cls
+        a, y, x = np.nonzero((obj >= score_threshold) & (score >= score_threshold))
+        if not len(a):
+            continue
+        cx = (sigmoid(p[a, 0, y, x]) + x) * stride
+        cy = (sigmoid(p[a, 1, y, x]) + y) * stride
+        bw = anchors[s, a, 0] * np.exp(np.minimum(p[a, 2, y, x], 10.0))
+        bh = anchors[s, a, 1] * np.exp(np.minimum(p[a, 3, y, x], 10.0))
+        # C++ order: y, x, anchor
+        order = np.lexsort((a, x, y))
+        boxes.append(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2,
+                               score[a, y, x], best[a, y, x].astype(np.float32)], 1)[order])
+    if not boxes:
+        return np.zeros((0, 6), np.float32)
+    return nms(np.concatenate(boxes), iou_threshold, max_boxes)
+
+
+def iou_matrix(a, b):
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
+    uni = area(a)[:, None] + area(b)[None, :] - inter
+    return np.where(uni > 0, inter / np.maximum(uni, 1e-12), 0.0)
+
+
+def nms(boxes, iou_threshold, max_boxes=300):
+    order = np.argsort(-boxes[:, 4], kind="stable")
+    boxes = boxes[order]
+    kept = []
+    for i in range(len(boxes)):
+        if len(kept) >= max_boxes:
+            break
+        k = np.array(kept, int)
+        if len(k):
+            same = boxes[k, 5] == boxes[i, 5]
+            if same.any() and (iou_matrix(boxes[i:i + 1], boxes[k[same]])[0] > iou_threshold).any():
+                continue
+        kept.append(i)
+    return boxes[kept]
+
+
+# ------------------------------------------------------------------ anchors
+def shape_iou(wh, anchors):
+    inter = np.minimum(wh[:, None, 0], anchors[None, :, 0]) * np.minimum(wh[:, None, 1], anchors[None, :, 1])
+    return inter / (wh[:, None].prod(2) + anchors[None].prod(2) - inter)
+
+
+def kmeans_anchors(boxes_list, k=len(STRIDES) * NA, seed=0):
+    """k-means on box sizes at SIZE x SIZE, distance 1 - IoU, each class the same total weight."""
+    b = np.concatenate([x for x in boxes_list if len(x)])
+    wh = np.stack([(b[:, 2] - b[:, 0]) * SIZE, (b[:, 3] - b[:, 1]) * SIZE_H], 1).astype(np.float64)
+    cls = b[:, 4].astype(int)
+    counts = np.bincount(cls, minlength=NC)
+    w = 1.0 / counts[cls]
+    rng = np.random.default_rng(seed)
+    cen = wh[rng.choice(len(wh), k, replace=False, p=w / w.sum())]
+    for _ in range(1000):
+        a = shape_iou(wh, cen).argmax(1)
+        new = np.array([np.average(wh[a == j], 0, weights=w[a == j]) if (a == j).any() else cen[j]
+                        for j in range(k)])
+        if np.allclose(new, cen):
+            break
+        cen = new
+    cen = cen[np.argsort(cen.prod(1))]
+    best = shape_iou(wh, cen).max(1)
+    return np.round(cen, 1), {CLASSES[c]: float(best[cls == c].mean()) for c in range(NC)}
+
+
+# ------------------------------------------------------------------ augmentation
+def augment(img, boxes, rng, out, zoom):
+    """img: CACHE x CACHE x 3 uint8 RGB (the whole image, as the model sees it, at twice
+    the input size); boxes: n x 5 in [0, 1] (x0, y0, x1, y1, class). Returns an out x out
+    uint8 image and its boxes in pixels (n' x 5)."""
+    z = math.exp(rng.uniform(math.log(zoom[0]), math.log(zoom[1])))
+    ar = math.exp(rng.uniform(-0.2, 0.2))
+    W, H = max(8, int(round(SIZE * z * math.sqrt(ar)))), max(8, int(round(SIZE_H * z / math.sqrt(ar))))
+    outw, outh = out
+    src = img
+    interp = cv2.INTER_AREA if W < src.shape[1] and H < src.shape[0] else cv2.INTER_LINEAR
+    scaled = cv2.resize(src, (W, H), interpolation=interp)
+    ox = int(rng.integers(min(0, outw - W), max(0, outw - W) + 1))
+    oy = int(rng.integers(min(0, outh - H), max(0, outh - H) + 1))
+    canvas = np.full((outh, outw, 3), GREY, np.uint8)
+    x0, y0 = max(0, ox), max(0, oy)
+    x1, y1 = min(outw, ox + W), min(outh, oy + H)
+    canvas[y0:y1, x0:x1] = scaled[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    b = boxes.copy().astype(np.float32)
+    if len(b):
+        b[:, [0, 2]] = b[:, [0, 2]] * W + ox
+        b[:, [1, 3]] = b[:, [1, 3]] * H + oy
+        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        b[:, [0, 2]] = b[:, [0, 2]].clip(0, outw)
+        b[:, [1, 3]] = b[:, [1, 3]].clip(0, outh)
+        bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        keep = (bw >= 2) & (bh >= 2) & (bw * bh >= 0.35 * area)
+        b = b[keep]
+    if rng.random() < 0.5:
+        canvas = canvas[:, ::-1]
+        if len(b):
+            b[:, [0, 2]] = outw - b[:, [2, 0]]
+    hsv = cv2.cvtColor(np.ascontiguousarray(canvas), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-5, 5)) % 180
+    hsv[..., 1] *= rng.uniform(0.6, 1.4)
+    hsv[..., 2] *= rng.uniform(0.6, 1.4)
+    canvas = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)
+    return canvas, b
+
+
+# ------------------------------------------------------------------ loss
+def yolo_loss(outputs, targets, anchors, teacher_outputs=None, kd_weight=1.0):
+    """outputs: per-stride N x (A * FIELDS) x H x W; targets: per image n x 5 pixel boxes."""
+    device = outputs[0].device
+    n = outputs[0].shape[0]
+    anchors_t = torch.as_tensor(anchors, dtype=torch.float32)
+    preds = [o.view(n, NA, FIELDS, o.shape[2], o.shape[3]) for o in outputs]
+    # ground truth, padded: n x G x 4
+    G = max(1, max(len(t) for t in targets))
+    gt = torch.zeros(n, G, 4)
+    gvalid = torch.zeros(n, G, dtype=torch.bool)
+    pos = [[] for _ in STRIDES]   # (b, a, gy, gx, tx, ty, tw, th, cls, weight)
+    for b, t in enumerate(targets):
+        if not len(t):
+            continue
+        gt[b, :len(t)] = torch.from_numpy(t[:, :4])
+        gvalid[b, :len(t)] = True
+        wh = np.stack([t[:, 2] - t[:, 0], t[:, 3] - t[:, 1]], 1)
+        ious = shape_iou(wh, np.asarray(anchors))
+        for i in range(len(t)):
+            cx, cy = (t[i, 0] + t[i, 2]) / 2, (t[i, 1] + t[i, 3]) / 2
+            chosen = set(np.nonzero(ious[i] > 0.5)[0].tolist()) | {int(ious[i].argmax())}
+            for k in chosen:
+                s, a = divmod(k, NA)
+                stride = STRIDES[s]
+                gh, gw = outputs[s].shape[2], outputs[s].shape[3]
+                gx, gy = min(int(cx / stride), gw - 1), min(int(cy / stride), gh - 1)
+                pos[s].append((b, a, gy, gx, cx / stride - gx, cy / stride - gy,
+                               math.log(wh[i, 0] / anchors[k][0]), math.log(wh[i, 1] / anchors[k][1]),
+                               int(t[i, 4]), 2.0 - wh[i, 0] * wh[i, 1] / (outputs[0].shape[2] * outputs[0].shape[3] * STRIDES[0] ** 2)))
+    lbox = torch.zeros((), device=device)
+    lobj = torch.zeros((), device=device)
+    lcls = torch.zeros((), device=device)
+    lkd = torch.zeros((), device=device)
+    for s, p in enumerate(preds):
+        stride = STRIDES[s]
+        _, _, _, h, w = p.shape
+        with torch.no_grad():
+            gy, gx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+            an = anchors_t[s * NA:(s + 1) * NA].view(1, NA, 1, 1, 2)
+            cx = (torch.sigmoid(p[:, :, 0]) + gx) * stride
+            cy = (torch.sigmoid(p[:, :, 1]) + gy) * stride
+            bw = an[..., 0] * torch.exp(p[:, :, 2].clamp(max=10))
+            bh = an[..., 1] * torch.exp(p[:, :, 3].clamp(max=10))
+            pb = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1).view(n, -1, 1, 4)
+            g = gt.view(n, 1, G, 4)
+            iw = (torch.min(pb[..., 2], g[..., 2]) - torch.max(pb[..., 0], g[..., 0])).clamp(min=0)
+            ih = (torch.min(pb[..., 3], g[..., 3]) - torch.max(pb[..., 1], g[..., 1])).clamp(min=0)
+            inter = iw * ih
+            uni = (pb[..., 2] - pb[..., 0]) * (pb[..., 3] - pb[..., 1]) + \
+                  (g[..., 2] - g[..., 0]) * (g[..., 3] - g[..., 1]) - inter
+            iou = torch.where(gvalid.view(n, 1, G), inter / uni.clamp(min=1e-9), torch.zeros(()))
+            ignore = (iou.max(2).values > 0.5).view(n, NA, h, w)
+        tobj = torch.zeros(n, NA, h, w)
+        weight = (~ignore).float()
+        if pos[s]:
+            P = torch.tensor(pos[s], dtype=torch.float32)
+            bi, ai, yi, xi = (P[:, j].long() for j in range(4))
+            tobj[bi, ai, yi, xi] = 1.0
+            weight[bi, ai, yi, xi] = 1.0
+            pp = p[bi, ai, :, yi, xi]                           # m x FIELDS
+            bwt = P[:, 9]
+            lbox = lbox + (bwt[:, None] * F.binary_cross_entropy_with_logits(
+                pp[:, 0:2], P[:, 4:6], reduction="none")).sum()
+            lbox = lbox + (bwt[:, None] * 0.5 * (pp[:, 2:4] - P[:, 6:8]) ** 2).sum()
+            tcls = F.one_hot(P[:, 8].long(), NC).float()
+            lcls = lcls + F.binary_cross_entropy_with_logits(pp[:, 5:], tcls, reduction="sum")
+        lobj = lobj + (weight * F.binary_cross_entropy_with_logits(p[:, :, 4], tobj, reduction="none")).sum()
+        if teacher_outputs is not None:
+            tp = teacher_outputs[s].view_as(p)
+            # soft objectness everywhere; soft classes and box where the teacher sees something
+            lkd = lkd + F.binary_cross_entropy_with_logits(p[:, :, 4], torch.sigmoid(tp[:, :, 4]),
+                                                           reduction="sum")
+            m = torch.sigmoid(tp[:, :, 4:5]).detach()
+            lkd = lkd + (m * F.binary_cross_entropy_with_logits(p[:, :, 5:], torch.sigmoid(tp[:, :, 5:]),
+                                                                reduction="none")).sum()
+            lkd = lkd + (m * (p[:, :, :4] - tp[:, :, :4]) ** 2).sum()
+    total = (lbox + lobj + lcls + kd_weight * lkd) / n
+    return total, {"box": lbox.item() / n, "obj": lobj.item() / n, "cls": lcls.item() / n, "kd": lkd.item() / n}
+
+
+# ------------------------------------------------------------------ export
+def export_onnx(model, path):
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(model, torch.zeros(1, 3, SIZE_H, SIZE), str(path), input_names=["input"],
+                          output_names=["stride8", "stride16"], opset_version=13, do_constant_folding=True)
+    return path
+
+
+# ------------------------------------------------------------------ synthetic composites
+# where the face is inside each crop source, as fractions (x0, y0, x1, y1), to match
+# dlib-style boxes (brow to chin, ear to ear)
+CROP_BOX = {"orl": (0.12, 0.22, 0.88, 0.92), "extended-yale-b-cropped": (0.02, 0.05, 0.98, 0.98),
+            "dlib-johns": (0.12, 0.12, 0.88, 0.92)}
+
+
+def load_crops(paths, rng, n=600):
+    out = []
+    for p in rng.choice(paths, min(n, len(paths)), replace=False):
+        g = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if g is None:
+            continue
+        src = next((k for k in CROP_BOX if "/" + k + "/" in str(p)), "dlib-johns")
+        out.append((cv2.cvtColor(g, cv2.COLOR_BGR2RGB), CROP_BOX[src]))
+    return out
+
+
+def composite(img, boxes, crops, rng, k):
+    """Paste k face crops on a copy of img (SIZE_H x SIZE x 3) with soft elliptic masks."""
+    img = img.copy()
+    boxes = [b for b in boxes]
+    for _ in range(k):
+        crop, fb = crops[int(rng.integers(len(crops)))]
+        fw = math.exp(rng.uniform(math.log(16), math.log(150)))      # face width at 320 x 240
+        ch, cw = crop.shape[:2]
+        scale = fw / ((fb[2] - fb[0]) * cw)
+        nw, nh = max(4, int(cw * scale)), max(4, int(ch * scale * rng.uniform(0.9, 1.1)))
+        if nw >= SIZE or nh >= SIZE_H:
+            continue
+        c = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR).astype(np.float32)
+        if crop[..., 0].std() < 1e-3 or np.allclose(crop[..., 0], crop[..., 2]):   # grey: random skin tint
+            c = c * np.array([rng.uniform(0.9, 1.15), rng.uniform(0.75, 0.95), rng.uniform(0.6, 0.85)], np.float32)
+        c = c * rng.uniform(0.6, 1.3) + rng.uniform(-25, 25)
+        if rng.random() < 0.5:
+            c = c[:, ::-1]
+        mask = np.zeros((nh, nw), np.float32)
+        cv2.ellipse(mask, (nw // 2, nh // 2), (int(nw * 0.46), int(nh * 0.48)), 0, 0, 360, 1.0, -1)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, nw * 0.05))[..., None]
+        x, y = int(rng.integers(0, SIZE - nw)), int(rng.integers(0, SIZE_H - nh))
+        roi = img[y:y + nh, x:x + nw].astype(np.float32)
+        img[y:y + nh, x:x + nw] = (roi * (1 - mask) + c.clip(0, 255) * mask).astype(np.uint8)
+        boxes.append([(x + fb[0] * nw) / SIZE, (y + fb[1] * nh) / SIZE_H, (x + fb[2] * nw) / SIZE,
+                      (y + fb[3] * nh) / SIZE_H, 0.0])
+    return img, np.array(boxes, np.float32).reshape(-1, 5)
+
+
+# ------------------------------------------------------------------ training
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--float", dest="float_twin", action="store_true", help="train the float twin")
+    ap.add_argument("--cache", default=DEFAULT_CACHE)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--canvas", type=int, nargs=2, default=[256, 192], help="training crop W H (multiples of 32)")
+    ap.add_argument("--synthetic", type=float, default=0.6, help="fraction of samples with pasted faces")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None, help="start from the float twin's state dict")
+    ap.add_argument("--teacher", default=None, help="float twin state dict: soft targets for the binary model")
+    ap.add_argument("--kd-weight", type=float, default=1.0)
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop early (and save) after this long")
+    ap.add_argument("--time-steps", type=int, default=0, help="time this many steps and exit")
+    ap.add_argument("--export", default=None, help="export this state dict to --onnx and exit")
+    ap.add_argument("--onnx", default=None)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    if args.export:
+        m = load(args.export)
+        export_onnx(m, args.onnx)
+        print(f"{args.onnx}; anchors {m.anchors.view(-1, 2).tolist()}")
+        return
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    out = args.out or os.path.join(HERE, "facedet_float.pt" if args.float_twin else "facedet_binary.pt")
+
+    d = np.load(os.path.join(args.cache, "train.npz"), allow_pickle=True)
+    images, ids = d["images"], [str(i) for i in d["ids"]]
+    boxes = [np.concatenate([b.reshape(-1, 4), np.zeros((len(b), 1), np.float32)], 1) for b in d["boxes"]]
+    with open(os.path.join(args.cache, "crops.json")) as f:
+        crops = load_crops(json.load(f), rng)
+    real = np.array([len(b) > 0 for b in boxes])
+    # anchors from the real and pseudo-labelled boxes plus a sample of composite sizes
+    anchors, fit = kmeans_anchors(boxes + [composite(images[0], [], crops, rng, 8)[1] for _ in range(100)])
+    anchors = anchors.tolist()
+    print(f"{'float' if args.float_twin else 'binary'}: {len(ids)} training images ({real.sum()} with faces), "
+          f"{sum(len(b) for b in boxes)} boxes, {len(crops)} face crops for composites", flush=True)
+    print(f"anchors (stride order {STRIDES}): {anchors}; mean best shape IoU {fit}", flush=True)
+    with open(os.path.join(HERE, "anchors.json"), "w") as f:
+        f.write('{"strides": %s,\n "anchors": %s,\n "mean_best_shape_iou": %s}\n' % (
+            json.dumps(list(STRIDES)), json.dumps(anchors), json.dumps({k: round(v, 4) for k, v in fit.items()})))
+
+    model = build(binary=not args.float_twin, anchors=anchors)
+    if args.init:
+        init_from_float(model, args.init)
+        model.anchors.copy_(torch.tensor(anchors))
+        print(f"started from {args.init}", flush=True)
+    teacher = None
+    if args.teacher:
+        teacher = load(args.teacher)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        print(f"soft targets from {args.teacher} (weight {args.kd_weight})", flush=True)
+    nparams = sum(p.numel() for p in model.parameters())
+    order = np.concatenate([np.arange(len(ids)), np.nonzero(real)[0], np.nonzero(real)[0]])
+    steps_per_epoch = math.ceil(len(order) / args.batch_size)
+    print(f"{nparams} parameters; {args.epochs} epochs of {len(order)} samples, batch {args.batch_size}, "
+          f"canvas {args.canvas}, lr {args.lr}", flush=True)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    total_steps = args.epochs * steps_per_epoch
+    warm = min(steps_per_epoch, total_steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: min(1.0, (i + 1) / max(1, warm)) * 0.5 * (1 + math.cos(math.pi * min(i, total_steps) / total_steps)))
+
+    start = time.time()
+    step = 0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        perm = rng.permutation(order)
+        sums, seen = {}, 0
+        for i in range(0, len(perm), args.batch_size):
+            batch = perm[i:i + args.batch_size]
+            imgs, tgts = [], []
+            for j in batch:
+                im, bx = images[j], boxes[j]
+                if rng.random() < args.synthetic:
+                    im, bx = composite(im, bx, crops, rng, int(rng.integers(1, 6)))
+                im, bx = augment(im, bx, rng, args.canvas, ZOOM)
+                imgs.append(im)
+                tgts.append(bx)
+            x = to_input(np.stack(imgs))
+            outs = model(x)
+            tout = None
+            if teacher is not None:
+                with torch.no_grad():
+                    tout = teacher(x)
+            loss, parts = yolo_loss(outs, tgts, anchors, tout, args.kd_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v * len(batch)
+            sums["total"] = sums.get("total", 0.0) + loss.item() * len(batch)
+            seen += len(batch)
+            if args.time_steps and step >= args.time_steps:
+                dt = time.time() - start
+                print(f"{step} steps in {dt:.1f} s: {dt / step:.2f} s per step, "
+                      f"{dt / step * steps_per_epoch / 60:.2f} min per epoch", flush=True)
+                return
+        minutes = (time.time() - start) / 60
+        print(f"epoch {epoch}: " + ", ".join(f"{k} {v / seen:.3f}" for k, v in sums.items()) +
+              f", {minutes:.1f} min", flush=True)
+        torch.save(model.state_dict(), out)
+        if args.max_minutes and minutes > args.max_minutes and epoch < args.epochs:
+            print(f"stopping after {epoch} epochs (--max-minutes {args.max_minutes})", flush=True)
+            break
+    torch.save(model.state_dict(), out)
+    print(f"saved {out} ({os.path.getsize(out)} bytes), {(time.time() - start) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
