@@ -15,6 +15,7 @@
 
 #include "image_input.h"
 #include "json.h"
+#include "overlay.h"
 #include "runners.h"
 
 namespace {
@@ -33,17 +34,6 @@ const char kUsage[] =
 int Fail(const std::string& m) {
   fprintf(stderr, "bnn-detect: %s\n", m.c_str());
   return 1;
-}
-
-void Draw(cv::Mat* image, const std::vector<bnn_vision::Box>& boxes, const bnn_vision::DetectorRunner& d) {
-  for (const bnn_vision::Box& b : boxes) {
-    const cv::Scalar color((37 * b.label) % 256, (97 * b.label + 128) % 256, 255);
-    cv::rectangle(*image, cv::Point(int(b.x0), int(b.y0)), cv::Point(int(b.x1), int(b.y1)), color, 2);
-    char text[128];
-    snprintf(text, sizeof text, "%s %.2f", d.Label(b.label).c_str(), b.score);
-    cv::putText(*image, text, cv::Point(int(b.x0) + 2, std::max(12, int(b.y0) - 4)), cv::FONT_HERSHEY_SIMPLEX, 0.45,
-                color, 1, cv::LINE_AA);
-  }
 }
 
 std::string ResultJson(const std::string& source, int frame, const cv::Mat& image, double ms,
@@ -158,7 +148,7 @@ int main(int argc, char** argv) {
             writer.open(annotate, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps > 0 ? fps : 25, frame.size());
             if (!writer.isOpened()) return Fail("cannot write video '" + annotate + "'");
           }
-          Draw(&frame, boxes, d);
+          bnn_vision::DrawObjects(&frame, boxes, d);
           writer.write(frame);
         }
       }
@@ -175,7 +165,7 @@ int main(int argc, char** argv) {
     out += (first ? "\n  " : ",\n  ") + ResultJson(file, -1, image, ms, boxes, d);
     first = false;
     if (!annotate.empty() && !annotate_video) {
-      Draw(&image, boxes, d);
+      bnn_vision::DrawObjects(&image, boxes, d);
       const std::string path = annotate + "/" + BaseName(file);
       if (!cv::imwrite(path.find('.') == std::string::npos ? path + ".jpg" : path, image)) {
         fprintf(stderr, "bnn-detect: cannot write '%s'\n", path.c_str());

@@ -7,14 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <string>
 #include <vector>
 
+#include "faces.h"
 #include "gallery.h"
 #include "image_input.h"
 #include "json.h"
@@ -42,45 +41,6 @@ int Fail(const std::string& m) {
   return 1;
 }
 
-struct Faces {
-  bnn_vision::EmbedderRunner embedder;
-  bnn_vision::DetectorRunner detector;
-  bool has_detector = false;
-
-  // The faces in `image`: boxes (image coordinates) and embeddings. Without
-  // a detector the whole image is one face.
-  void Find(const cv::Mat& image, std::vector<bnn_vision::Box>* boxes, std::vector<std::vector<float>>* embeddings) {
-    boxes->clear();
-    embeddings->clear();
-    if (!has_detector) {
-      boxes->push_back({0, 0, float(image.cols), float(image.rows), 1.0f, 0});
-      embeddings->push_back(embedder.Embed(image));
-      return;
-    }
-    for (const bnn_vision::Box& b : detector.Detect(image)) {
-      const cv::Rect r = bnn_vision::FaceCrop(b, image.size());
-      if (r.width < 8 || r.height < 8) continue;
-      boxes->push_back(b);
-      embeddings->push_back(embedder.Embed(image(r)));
-    }
-  }
-
-  // The largest face's embedding; false if none was found.
-  bool Largest(const cv::Mat& image, std::vector<float>* embedding) {
-    std::vector<bnn_vision::Box> boxes;
-    std::vector<std::vector<float>> e;
-    Find(image, &boxes, &e);
-    if (e.empty()) return false;
-    size_t best = 0;
-    for (size_t k = 1; k < boxes.size(); ++k)
-      if ((boxes[k].x1 - boxes[k].x0) * (boxes[k].y1 - boxes[k].y0) >
-          (boxes[best].x1 - boxes[best].x0) * (boxes[best].y1 - boxes[best].y0))
-        best = k;
-    *embedding = e[best];
-    return true;
-  }
-};
-
 std::vector<std::string> SubFolders(const std::string& dir) {
   std::vector<std::string> r;
   for (const std::string& name : bnn_vision::ListEntries(dir))
@@ -88,7 +48,7 @@ std::vector<std::string> SubFolders(const std::string& dir) {
   return r;
 }
 
-int Enroll(Faces& f, const std::string& gallery_path, const std::string& folder, bool fresh) {
+int Enroll(bnn_vision::FaceRecognizer& f, const std::string& gallery_path, const std::string& folder, bool fresh) {
   if (!bnn_vision::IsDirectory(folder)) return Fail("'" + folder + "' is not a folder");
   const std::vector<std::string> people = SubFolders(folder);
   if (people.empty()) return Fail("folder '" + folder + "' has no person sub-folders");
@@ -96,10 +56,10 @@ int Enroll(Faces& f, const std::string& gallery_path, const std::string& folder,
   std::string error;
   if (!fresh && access(gallery_path.c_str(), F_OK) == 0 && !bnn_vision::LoadGallery(gallery_path, &g, &error))
     return Fail(error + " (not changed; use --new to start a new gallery)");
-  if (!g.entries.empty() && g.dim != uint32_t(f.embedder.dim()))
+  if (!g.entries.empty() && g.dim != uint32_t(f.dim()))
     return Fail("the gallery holds " + std::to_string(g.dim) + "-value embeddings; this embedder makes " +
-                std::to_string(f.embedder.dim()));
-  g.dim = uint32_t(f.embedder.dim());
+                std::to_string(f.dim()));
+  g.dim = uint32_t(f.dim());
   int enrolled = 0;
   for (const std::string& person : people) {
     const std::vector<std::string> images = bnn_vision::ListImages(folder + "/" + person);
@@ -112,12 +72,7 @@ int Enroll(Faces& f, const std::string& gallery_path, const std::string& folder,
       if (!f.Largest(img, &e)) return Fail("no face found in '" + path + "' (nothing was saved)");
       for (size_t k = 0; k < e.size(); ++k) sum[k] += e[k];
     }
-    bnn_vision::GalleryEntry entry{person, std::vector<float>(sum.begin(), sum.end())};
-    bnn_vision::Normalize(&entry.embedding);
-    g.entries.erase(std::remove_if(g.entries.begin(), g.entries.end(),
-                                   [&](const bnn_vision::GalleryEntry& x) { return x.name == person; }),
-                    g.entries.end());
-    g.entries.push_back(std::move(entry));
+    bnn_vision::SetGalleryEntry(&g, person, std::vector<float>(sum.begin(), sum.end()));
     printf("enrolled %s (%zu images)\n", person.c_str(), images.size());
     ++enrolled;
   }
@@ -141,23 +96,21 @@ std::string FacesJson(const std::string& source, int frame, const std::vector<bn
   return j + "]}";
 }
 
-int Identify(Faces& f, const std::string& gallery_path, const std::vector<std::string>& inputs, float threshold,
+int Identify(bnn_vision::FaceRecognizer& f, const std::string& gallery_path, const std::vector<std::string>& inputs, float threshold,
              const std::string& json_path, long max_frames) {
   bnn_vision::Gallery g;
   std::string error;
   if (!bnn_vision::LoadGallery(gallery_path, &g, &error)) return Fail(error);
-  if (g.dim != uint32_t(f.embedder.dim()))
+  if (g.dim != uint32_t(f.dim()))
     return Fail("the gallery holds " + std::to_string(g.dim) + "-value embeddings; this embedder makes " +
-                std::to_string(f.embedder.dim()));
+                std::to_string(f.dim()));
   std::string out = "{\"gallery\": " + bnn_vision::JsonString(gallery_path) + ", \"results\": [";
   bool first = true, failed = false;
   auto one = [&](const cv::Mat& img, const std::string& source, int frame) {
-    std::vector<bnn_vision::Box> boxes;
-    std::vector<std::vector<float>> e;
-    f.Find(img, &boxes, &e);
+    const bnn_vision::FoundFaces found = f.Find(img);
     std::vector<bnn_vision::Match> matches;
-    for (const auto& v : e) matches.push_back(bnn_vision::BestMatch(g, v.data(), threshold));
-    out += (first ? "\n  " : ",\n  ") + FacesJson(source, frame, boxes, matches);
+    for (const auto& v : found.embeddings) matches.push_back(bnn_vision::BestMatch(g, v.data(), threshold));
+    out += (first ? "\n  " : ",\n  ") + FacesJson(source, frame, found.boxes, matches);
     first = false;
   };
   std::vector<std::string> files;
@@ -202,7 +155,7 @@ int Identify(Faces& f, const std::string& gallery_path, const std::vector<std::s
   return failed ? 1 : 0;
 }
 
-int Verify(Faces& f, const std::string& a, const std::string& b, float threshold) {
+int Verify(bnn_vision::FaceRecognizer& f, const std::string& a, const std::string& b, float threshold) {
   std::vector<float> e[2];
   const std::string paths[2] = {a, b};
   for (int k = 0; k < 2; ++k) {
@@ -270,13 +223,10 @@ int main(int argc, char** argv) {
   if ((command == "enroll" && args.size() != 1) || (command == "verify" && args.size() != 2) ||
       (command == "identify" && args.empty()))
     return Fail("wrong number of arguments for " + command + " (see --help)");
-  Faces f;
+  bnn_vision::FaceRecognizer f;
   std::string error;
-  if (!f.embedder.Load(embedder, &error)) return Fail(error);
-  if (!detector.empty()) {
-    if (!f.detector.Load(detector, &error)) return Fail(error);
-    f.has_detector = true;
-  }
+  if (!f.LoadEmbedder(embedder, &error)) return Fail(error);
+  if (!detector.empty() && !f.LoadDetector(detector, &error)) return Fail(error);
   if (command == "enroll") return Enroll(f, gallery, args[0], fresh);
   if (command == "identify") return Identify(f, gallery, args, threshold, json, max_frames);
   return Verify(f, args[0], args[1], threshold);

@@ -21,6 +21,7 @@ class DetectorRunner {
   std::vector<Box> Detect(const cv::Mat& image, double* ms = nullptr);
   std::string Label(int k) const;
   DetectorConfig& config() { return config_; }
+  const char* kernels() const { return it_.kernels(); }  // "AVX3_DL", "NEON", "reference", ...
 
  private:
   bnn::Model model_;
