@@ -24,7 +24,8 @@ TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-
            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
            dataset-fashion-mnist python3-opencv
-           darknet opencv-doc facedetect)  # real test images for the shipped models (tests/apps)
+           darknet opencv-doc facedetect  # real test images for the shipped models (tests/apps)
+           xvfb xdotool x11-apps)         # bnn-demo's windowed test: a display, keys, screenshots
 # The benchmark reports' float baselines.
 BENCH_PKGS=(python3-torch python3-torchvision python3-opencv python3-onnx python3-numpy
             python3-matplotlib)

@@ -5,6 +5,7 @@
 // headless (an annotated video or image sequence and a JSON line per frame).
 // With no argument it uses the camera, or, without one, sample videos from
 // Debian's opencv-doc package and a gallery enrolled from sample images.
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,7 @@ class FrameSource {
   const std::string& spec() const { return spec_; }
   bool camera() const { return camera_; }
   bool still() const { return !still_.empty(); }
+  void set_loop(bool loop) { loop_ = loop; }
   bool skipped() const { return skipped_; }
 
  private:
@@ -424,6 +426,10 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
   cv::VideoWriter writer;
   std::string video_path, frames_dir, log_path;
   FILE* log = json;
+  if (window) {
+    if (src.still()) src.set_loop(true);  // an image stays on screen until quit
+    cv::namedWindow(window_name, cv::WINDOW_AUTOSIZE | cv::WINDOW_GUI_NORMAL);
+  }
   if (s.headless) {
     const std::string base = s.out_dir + "/" + src.name();
     if (s.frames) {
@@ -457,7 +463,9 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
     status_until = NowMs() + 3000;
   };
   while (!quit) {
-    if (!paused || raw.empty()) {
+    // Paused or typing a name: the frame stands still, so no key is lost
+    // while a frame is processed.
+    if ((!paused && !typing) || raw.empty()) {
       if ((s.max_frames > 0 && n >= s.max_frames) || !src.Read(&frame)) break;
       raw = frame;
       r = d.Process(raw);
@@ -521,7 +529,10 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
       } else if (k == 8 || k == 127) {
         if (!name_buffer.empty()) name_buffer.pop_back();
       } else if (k >= 32 && k < 127 && name_buffer.size() < 64) {
-        name_buffer += char(k);
+        // OpenCV's Qt window reports letters in lower case only: capitalise
+        // each word, as names are written.
+        const bool word_start = name_buffer.empty() || name_buffer.back() == ' ';
+        name_buffer += word_start ? char(toupper(k)) : char(k);
       }
       continue;
     }
