@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's two commands. Each installs what is missing (Debian 12
 # packages, as root or through sudo), builds, and then:
-#   scripts/dev.sh run    runs the main job: the kernel self-check, then a
-#                         Bi-Real-Net-18-shaped network through the runtime
+#   scripts/dev.sh run    runs the main job: the kernel self-check, then
+#                         bnn-demo's built-in default (objects and faces on
+#                         sample videos, headless, output in build/demo/)
 #   scripts/dev.sh test   runs every test: native (every x86 SIMD target this
 #                         CPU has), aarch64 under qemu (SVE/SVE2 and NEON-only
 #                         CPUs), armv7 NEON under qemu, the C reference on a
@@ -26,6 +27,8 @@ TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-
            dataset-fashion-mnist python3-opencv
            darknet opencv-doc facedetect  # real test images for the shipped models (tests/apps)
            xvfb xdotool x11-apps)         # bnn-demo's windowed test: a display, keys, screenshots
+# bnn-demo's built-in default: sample videos and face images.
+DEMO_PKGS=(opencv-doc facedetect)
 # The benchmark reports' float baselines.
 BENCH_PKGS=(python3-torch python3-torchvision python3-opencv python3-onnx python3-numpy
             python3-matplotlib)
@@ -74,17 +77,19 @@ run_tests() {
 cmd=${1:-}
 case "$cmd" in
   run)
-    install_missing "${BUILD_PKGS[@]}"
+    install_missing "${BUILD_PKGS[@]}" "${DEMO_PKGS[@]}"
     setup build
     ./build/apps/bnn-selfcheck
-    # The runtime end to end: a Bi-Real-Net-18-shaped binary network at
-    # 224x224 (random weights), its latency, memory and per-layer profile.
-    ./build/bench/bnn-make-bireal18 build/bireal18.bnn
     echo
-    ./build/apps/bnn-benchmark build/bireal18.bnn --runs 30
+    # The main job: bnn-demo's built-in default, headless: object detection
+    # and face recognition on every frame of opencv-doc's sample videos, on
+    # one core, with a gallery enrolled from sample images.
+    rm -rf build/demo
+    ./build/apps/bnn-demo --headless --out build/demo
     echo
-    echo "Model written to build/bireal18.bnn; run it on your own input with"
-    echo "  build/apps/bnn-run build/bireal18.bnn --input X.npy --output Y.npy"
+    echo "Annotated videos and a JSON line per frame are in build/demo/ (vtest.avi, Megamind.avi,"
+    echo "*.jsonl; the gallery is build/demo/demo.gallery). Live, with a webcam or any video:"
+    echo "  build/apps/bnn-demo [0 | VIDEO | FOLDER]      (keys: e enroll, m models, p pause, q quit)"
     ;;
   test)
     install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
