@@ -8,6 +8,8 @@
 namespace bnn_vision {
 namespace {
 
+constexpr int kMaxBoxes = 300;  // per image, after suppression
+
 double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -23,6 +25,7 @@ bool DetectorRunner::Load(const std::string& path, std::string* error) {
     *error = path + ": " + *error;
     return false;
   }
+  candidates_.resize(size_t(bnn_model_detector_max_boxes(model_.get())));
   labels_.clear();
   for (int k = 0; k < model_.label_count(); ++k) labels_.push_back(model_.label(k));
   if (bnn::Interpreter::Create(model_, &it_) != BNN_OK) {
@@ -36,11 +39,8 @@ std::vector<Box> DetectorRunner::Detect(const cv::Mat& image, double* ms) {
   const auto t0 = std::chrono::steady_clock::now();
   FillInput(spec_, image, it_.input<float>(0));
   it_.Invoke();
-  std::vector<const float*> outs;
-  for (int o = 0; o < model_.output_count(); ++o) outs.push_back(it_.output<float>(o));
-  std::vector<Box> boxes;
-  DecodeYolo(config_, outs, &boxes);
-  boxes = Nms(std::move(boxes), config_.iou_threshold);
+  const int n = it_.Detect(candidates_.data(), int(candidates_.size()), config_.score_threshold, config_.iou_threshold);
+  std::vector<Box> boxes(candidates_.begin(), candidates_.begin() + std::max(0, std::min(n, kMaxBoxes)));
   const float sx = float(image.cols) / float(spec_.width), sy = float(image.rows) / float(spec_.height);
   for (Box& b : boxes) {
     b.x0 = std::max(0.0f, b.x0 * sx);

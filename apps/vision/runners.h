@@ -29,6 +29,7 @@ class DetectorRunner {
   InputSpec spec_;
   DetectorConfig config_;
   std::vector<std::string> labels_;
+  std::vector<Box> candidates_;  // room for every candidate box the model can make
 };
 
 class EmbedderRunner {

@@ -26,6 +26,14 @@ namespace {
 
 thread_local ErrorBuffer g_load_error;
 
+}  // namespace
+
+namespace bnn {
+ErrorBuffer& LoadErrorBuffer() { return g_load_error; }
+}  // namespace bnn
+
+namespace {
+
 const bnn::TensorDesc* GraphTensor(const bnn_model* m, const int32_t* list, int count, int index) {
   if (!m || index < 0 || index >= count) return nullptr;
   return &m->tensors[list[index]];
@@ -194,6 +202,12 @@ const bnn::fb::DetectorInfo* Detector(const bnn_model* m) {
 }
 }  // namespace
 
+bnn_pixel_format bnn_model_input_pixel_format(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  const int f = md ? static_cast<int>(md->input_pixel_format()) : 0;
+  return f >= BNN_PIXELS_RGB && f <= BNN_PIXELS_GREY ? static_cast<bnn_pixel_format>(f) : BNN_PIXELS_NONE;
+}
+
 const char* bnn_model_detector_decoding(const bnn_model* m) {
   const auto* d = Detector(m);
   return d && d->decoding() ? d->decoding()->c_str() : "";
@@ -273,6 +287,25 @@ void* bnn_interpreter_input(bnn_interpreter* it, int index) {
 const void* bnn_interpreter_output(const bnn_interpreter* it, int index) {
   if (!it || index < 0 || index >= it->model->num_outputs) return nullptr;
   return it->data[it->model->outputs[index]];
+}
+
+bnn_status bnn_interpreter_set_input(bnn_interpreter* it, int index, const void* data, size_t bytes) {
+  if (!it) return BNN_ERROR_INVALID_ARGUMENT;
+  if (index < 0 || index >= it->model->num_inputs)
+    return Fail(&it->error, BNN_ERROR_INVALID_ARGUMENT, "the model has no input %d", index);
+  const int t = it->model->inputs[index];
+  const bnn::TensorDesc& d = it->model->tensors[t];
+  if (!data) {
+    it->data[t] = it->input_home[index];
+    return BNN_OK;
+  }
+  if (bytes != d.bytes)
+    return Fail(&it->error, BNN_ERROR_INVALID_ARGUMENT, "input '%s' takes %zu bytes, not %zu", d.name, d.bytes, bytes);
+  const size_t align = d.dtype == BNN_DTYPE_F32 || d.dtype == BNN_DTYPE_S32 || d.dtype == BNN_DTYPE_BITS ? 4 : 1;
+  if (reinterpret_cast<uintptr_t>(data) % align != 0)
+    return Fail(&it->error, BNN_ERROR_INVALID_ARGUMENT, "input '%s' must be %zu-byte aligned", d.name, align);
+  it->data[t] = const_cast<void*>(data);  // read only: invoke leaves its inputs intact
+  return BNN_OK;
 }
 
 bnn_status bnn_interpreter_invoke(bnn_interpreter* it) {

@@ -75,6 +75,7 @@ bnn_status Plan(bnn_interpreter* it, const MemoryRequest* requests) {
       const TensorDesc& d = m->tensors[t];
       it->data[t] = d.constant ? const_cast<void*>(d.constant) : buffers[t].size ? it->arena + buffers[t].offset : nullptr;
     }
+    for (int i = 0; i < m->num_inputs; ++i) it->input_home[i] = it->data[m->inputs[i]];
     for (int i = 0; i < m->num_ops; ++i)
       it->op_scratch[i] = buffers[m->num_tensors + i].size ? it->arena + buffers[m->num_tensors + i].offset : nullptr;
   }
@@ -97,11 +98,12 @@ bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* 
   }
   const size_t nt = static_cast<size_t>(m->num_tensors), no = static_cast<size_t>(m->num_ops);
   it->data = static_cast<void**>(calloc(nt, sizeof(void*)));
+  it->input_home = static_cast<void**>(calloc(static_cast<size_t>(m->num_inputs) + 1, sizeof(void*)));
   it->op_persistent = static_cast<void**>(calloc(no, sizeof(void*)));
   it->op_scratch = static_cast<void**>(calloc(no, sizeof(void*)));
   it->op_seconds = static_cast<double*>(calloc(no, sizeof(double)));
   MemoryRequest* requests = static_cast<MemoryRequest*>(calloc(no, sizeof(MemoryRequest)));
-  if (!it->data || !it->op_persistent || !it->op_scratch || !it->op_seconds || !requests) {
+  if (!it->data || !it->input_home || !it->op_persistent || !it->op_scratch || !it->op_seconds || !requests) {
     free(requests);
     return Fail(&it->error, BNN_ERROR_OUT_OF_MEMORY, "out of memory creating the interpreter");
   }
@@ -134,6 +136,7 @@ void DestroyInterpreter(bnn_interpreter* it) {
   if (it->owns_arena) free(it->arena);
   free(it->persistent);
   free(it->data);
+  free(it->input_home);
   free(it->op_persistent);
   free(it->op_scratch);
   free(it->op_seconds);

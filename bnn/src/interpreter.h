@@ -13,6 +13,7 @@ struct bnn_interpreter {
   uint8_t* persistent;  // re-packed weights of every operator
   size_t persistent_bytes;
   void** data;          // [num_tensors]
+  void** input_home;    // [num_inputs]: the arena buffer of each graph input (bnn_interpreter_set_input)
   void** op_persistent; // [num_ops]
   void** op_scratch;    // [num_ops]
   double* op_seconds;   // [num_ops], when profiling

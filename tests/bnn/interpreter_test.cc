@@ -207,3 +207,45 @@ TEST_CASE("invoke leaves the inputs intact and repeats exactly", "[interpreter]"
   bnn_interpreter_free(it);
   bnn_model_free(model);
 }
+
+TEST_CASE("a caller's input buffer is read in place, unchanged, and can be given back", "[interpreter]") {
+  const TinyBinaryNet net(5);
+  const std::vector<uint8_t> file = TinyFile(net);
+  AlignedBytes bytes(file);
+  bnn_model* model = nullptr;
+  REQUIRE(bnn_model_load_buffer(bytes.p, bytes.size, &model) == BNN_OK);
+  bnn_interpreter* it = nullptr;
+  REQUIRE(bnn_interpreter_create(model, nullptr, &it) == BNN_OK);
+  const size_t n = 81 * 40, out_bytes = 16 * 20 * sizeof(float);
+  const std::vector<float> a = RandomInput(21, n), b = RandomInput(22, n);
+  const std::vector<float> a_copy = a;
+  void* arena_input = bnn_interpreter_input(it, 0);
+  memcpy(arena_input, b.data(), n * sizeof(float));
+
+  // Bound: the caller's `a`, not the arena's `b`, is what runs.
+  REQUIRE(bnn_interpreter_set_input(it, 0, a.data(), n * sizeof(float)) == BNN_OK);
+  CHECK(bnn_interpreter_input(it, 0) == static_cast<const void*>(a.data()));
+  REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
+  std::vector<uint8_t> bound(out_bytes);
+  memcpy(bound.data(), bnn_interpreter_output(it, 0), out_bytes);
+  CHECK(a == a_copy);  // read only
+  const Run want_a = Invoke(file, a, 0);
+  CHECK(memcmp(bound.data(), want_a.conv2.data(), out_bytes) == 0);
+
+  // Given back: the arena buffer (still holding `b`) runs again.
+  REQUIRE(bnn_interpreter_set_input(it, 0, nullptr, 0) == BNN_OK);
+  CHECK(bnn_interpreter_input(it, 0) == arena_input);
+  REQUIRE(bnn_interpreter_invoke(it) == BNN_OK);
+  const Run want_b = Invoke(file, b, 0);
+  CHECK(memcmp(bnn_interpreter_output(it, 0), want_b.conv2.data(), out_bytes) == 0);
+
+  // Wrong size, misaligned, no such input.
+  CHECK(bnn_interpreter_set_input(it, 0, a.data(), n * sizeof(float) - 4) == BNN_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(bnn_interpreter_error(it)).find("bytes") != std::string::npos);
+  CHECK(bnn_interpreter_set_input(it, 0, reinterpret_cast<const uint8_t*>(a.data()) + 1, n * sizeof(float)) ==
+        BNN_ERROR_INVALID_ARGUMENT);
+  CHECK(bnn_interpreter_set_input(it, 1, a.data(), n * sizeof(float)) == BNN_ERROR_INVALID_ARGUMENT);
+  CHECK(bnn_interpreter_input(it, 0) == arena_input);  // a refused call changes nothing
+  bnn_interpreter_free(it);
+  bnn_model_free(model);
+}

@@ -265,6 +265,62 @@ TEST_CASE("quantize and dequantize round-trip through int8", "[ops]") {
   }
 }
 
+TEST_CASE("normalize: BGRA camera pixels into an RGB float input", "[ops]") {
+  // A 3 x 5 BGRA frame (4 bytes a pixel) into RGB with ImageNet's normalisation.
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  bnn::fb::NormalizeOptionsT o;
+  o.channel_map = {2, 1, 0};
+  for (int c = 0; c < 3; ++c) {
+    o.scale.push_back(1.0f / (255.0f * std[c]));
+    o.bias.push_back(-mean[c] / std[c]);
+  }
+  bnn::ModelBuilder b;
+  const int in = b.Tensor("frame", DataType::U8, {1, 3, 5, 4});
+  const int out = b.Tensor("x", DataType::F32, {1, 3, 5, 3});
+  b.Input(in);
+  b.Output(out);
+  b.Op(OpType::NORMALIZE, {in}, {out}, bnn::Options(o));
+  std::vector<uint8_t> frame(60);
+  for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<uint8_t>(i * 37 + 11);
+  const std::vector<float> got = Floats(RunModelBytes(b, {frame}));
+  REQUIRE(got.size() == 45);
+  for (int p = 0; p < 15; ++p)
+    for (int c = 0; c < 3; ++c) {
+      const float pixel = frame[size_t(p * 4 + 2 - c)];  // R is byte 2 of BGRA
+      CHECK(got[size_t(p * 3 + c)] == Approx((pixel / 255.0f - mean[c]) / std[c]).margin(1e-5));
+    }
+}
+
+TEST_CASE("normalize: malformed options are refused at load", "[ops]") {
+  auto load = [](std::vector<int32_t> map, size_t params, int in_c, int out_c) {
+    bnn::fb::NormalizeOptionsT o;
+    o.channel_map = map;
+    o.scale.assign(params, 1.0f);
+    o.bias.assign(params, 0.0f);
+    bnn::ModelBuilder b;
+    const int in = b.Tensor("frame", DataType::U8, {1, 2, 2, in_c});
+    const int out = b.Tensor("x", DataType::F32, {1, 2, 2, out_c});
+    b.Input(in);
+    b.Output(out);
+    b.Op(OpType::NORMALIZE, {in}, {out}, bnn::Options(o));
+    const std::vector<uint8_t> file = b.Finish();
+    void* p = nullptr;
+    REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+    memcpy(p, file.data(), file.size());
+    bnn_model* m = nullptr;
+    const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
+    const std::string error = s == BNN_OK ? "" : bnn_last_load_error();
+    bnn_model_free(m);
+    free(p);
+    return error;
+  };
+  CHECK(load({0, 1, 2}, 3, 3, 3).empty());
+  CHECK(load({0, 1, 3}, 3, 3, 3).find("channel_map[2] = 3") != std::string::npos);
+  CHECK(load({0, 1, 2}, 2, 3, 3).find("one scale and bias") != std::string::npos);
+  CHECK(load({0, 1, 2}, 3, 3, 4).find("shape") != std::string::npos);
+  CHECK(load({0}, 1, 5, 1).find("channels") != std::string::npos);
+}
+
 TEST_CASE("binary fully-connected with bit and float outputs", "[ops]") {
   std::mt19937 rng(8);
   std::bernoulli_distribution coin(0.5);

@@ -112,6 +112,21 @@ size_t bnn_model_weights_bytes(const bnn_model* model);
 /* What graph output `index` means (e.g. "boxes", "scores"); "" when unnamed. */
 const char* bnn_model_output_meaning(const bnn_model* model, int index);
 
+/* The pixels a U8 image input takes: models converted with
+ * `bnn-convert --input-u8 FORMAT` read camera frames (NHWC, 8 bits per
+ * channel) as they are, their first operator (NORMALIZE) doing the channel
+ * order and the normalisation. BNN_PIXELS_NONE for float inputs, which the
+ * caller normalises (bnn_model_normalization) and gives in RGB order. */
+typedef enum bnn_pixel_format {
+  BNN_PIXELS_NONE = 0,
+  BNN_PIXELS_RGB = 1,
+  BNN_PIXELS_BGR = 2,
+  BNN_PIXELS_RGBA = 3, /* 4 bytes a pixel, the 4th ignored */
+  BNN_PIXELS_BGRA = 4,
+  BNN_PIXELS_GREY = 5,
+} bnn_pixel_format;
+bnn_pixel_format bnn_model_input_pixel_format(const bnn_model* model);
+
 /* Detector metadata (task BNN_TASK_DETECTOR): how to decode the outputs into
  * boxes. Anchors are in input pixels; YOLO-style anchors have cx = cy = 0. */
 typedef struct bnn_anchor {
@@ -127,6 +142,19 @@ int bnn_model_detector_strides(const bnn_model* model, int32_t* strides, int max
  * the model gives none). */
 float bnn_model_detector_score_threshold(const bnn_model* model);
 float bnn_model_detector_iou_threshold(const bnn_model* model);
+
+/* Checks that a detector's metadata can decode its outputs: task detector,
+ * "yolo" decoding, a whole number of anchors per stride, one image input
+ * [1, H, W, C], and one float output per stride, [1, H / stride, W / stride,
+ * anchors x (5 + classes)]. BNN_OK, or BNN_ERROR_UNSUPPORTED (an unknown
+ * decoding) / BNN_ERROR_INVALID_MODEL with the reason in bnn_last_load_error(). */
+bnn_status bnn_model_detector_check(const bnn_model* model);
+/* Classes of a detector that passes the check (0 otherwise). */
+int bnn_model_detector_classes(const bnn_model* model);
+/* Candidate boxes a detector can produce (its anchors over every output
+ * cell; 0 when the check fails): a bnn_interpreter_detect buffer this large
+ * keeps every candidate above the threshold. */
+int bnn_model_detector_max_boxes(const bnn_model* model);
 
 /* ---- Interpreters -------------------------------------------------------- */
 
@@ -161,7 +189,32 @@ const char* bnn_interpreter_kernels(const bnn_interpreter* interpreter);
 void* bnn_interpreter_input(bnn_interpreter* interpreter, int index);
 const void* bnn_interpreter_output(const bnn_interpreter* interpreter, int index);
 
+/* Zero copy: input `index` is read from the caller's `data` (exactly the
+ * input's bytes, aligned to its element size) instead of the arena, from
+ * the next invoke on, until set again; NULL returns to the arena buffer.
+ * The caller keeps `data` valid and unchanged during each invoke, which only
+ * reads it. With a U8 image input (bnn_model_input_pixel_format) this takes
+ * a camera frame of the model's size and pixel format as it is. */
+bnn_status bnn_interpreter_set_input(bnn_interpreter* interpreter, int index, const void* data, size_t bytes);
+
 bnn_status bnn_interpreter_invoke(bnn_interpreter* interpreter);
+
+/* Boxes after the last invoke of a detector (bnn_model_detector_check):
+ * YOLO decoding (centre = (sigmoid(t) + cell) x stride, size = anchor x
+ * exp(t), score = sigmoid(objectness) x sigmoid(best class)), then greedy
+ * non-maximum suppression per class. Boxes are in model-input pixels, best
+ * first. A threshold below 0 takes the model's. `boxes` also holds the
+ * candidates: with max_boxes below bnn_model_detector_max_boxes() only the
+ * max_boxes best candidates go through suppression. Returns the number of
+ * boxes written, or -1 when the model is not a decodable detector (the
+ * reason in bnn_interpreter_error). Allocates nothing. */
+typedef struct bnn_box {
+  float x0, y0, x1, y1; /* corners */
+  float score;
+  int32_t label; /* class index: bnn_model_label(model, label) */
+} bnn_box;
+int bnn_interpreter_detect(bnn_interpreter* interpreter, float score_threshold, float iou_threshold, bnn_box* boxes,
+                           int max_boxes);
 
 /* Profiling (options.profile = 1): per operator of the last invoke. */
 int bnn_interpreter_op_count(const bnn_interpreter* interpreter);

@@ -56,6 +56,7 @@ class Model {
   const char* name() const { return bnn_model_name(model_); }
   int label_count() const { return bnn_model_label_count(model_); }
   const char* label(int i) const { return bnn_model_label(model_, i); }
+  bnn_pixel_format input_pixel_format() const { return bnn_model_input_pixel_format(model_); }
 
  private:
   static bnn_status Reset(bnn_status s, Model* out) {
@@ -98,7 +99,13 @@ class Interpreter {
   const T* output(int i) const {
     return static_cast<const T*>(bnn_interpreter_output(it_, i));
   }
+  // Zero copy: input i is read from the caller's buffer (nullptr: the arena's).
+  bnn_status SetInput(int i, const void* data, size_t bytes) { return bnn_interpreter_set_input(it_, i, data, bytes); }
   bnn_status Invoke() { return bnn_interpreter_invoke(it_); }
+  // Decoded boxes after Invoke (detectors); -1 when the model is not one.
+  int Detect(bnn_box* boxes, int max_boxes, float score_threshold = -1, float iou_threshold = -1) {
+    return bnn_interpreter_detect(it_, score_threshold, iou_threshold, boxes, max_boxes);
+  }
   const char* error() const { return bnn_interpreter_error(it_); }
   const char* kernels() const { return bnn_interpreter_kernels(it_); }
   size_t arena_bytes() const { return bnn_interpreter_arena_bytes(it_); }

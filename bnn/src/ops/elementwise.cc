@@ -224,6 +224,59 @@ void DequantizeEval(const EvalContext& ctx) {
   }
 }
 
+// ---- NORMALIZE (U8 pixels -> F32) ---------------------------------------------
+// A camera frame straight into the model: per output channel, a gather from
+// the frame's channels (BGR or BGRA frames feed an RGB model), then the
+// model's normalisation (pixel / 255 - mean) / std folded into scale and bias.
+
+constexpr int kMaxNormalizeChannels = 4;
+
+struct NormalizeParams {
+  size_t pixels;
+  int in_channels, out_channels;
+  int channel_map[kMaxNormalizeChannels];
+  float scale[kMaxNormalizeChannels], bias[kMaxNormalizeChannels];
+};
+
+bnn_status NormalizePrepare(PrepareContext& ctx) {
+  NormalizeParams* p = ctx.params<NormalizeParams>();
+  const TensorDesc* x = ctx.input(0);
+  const TensorDesc* y = ctx.output(0);
+  if (bnn_status s = RequireTensor(ctx, x, "input 0", BNN_DTYPE_U8, 4)) return s;
+  if (bnn_status s = RequireTensor(ctx, y, "output", BNN_DTYPE_F32, 4)) return s;
+  const fb::NormalizeOptions* o = ctx.op()->fb->options_as_NormalizeOptions();
+  if (!o || !o->channel_map() || !o->scale() || !o->bias()) return ctx.Fail("NORMALIZE needs its options");
+  const int out_c = static_cast<int>(o->channel_map()->size());
+  if (out_c < 1 || out_c > kMaxNormalizeChannels || o->scale()->size() != o->channel_map()->size() ||
+      o->bias()->size() != o->channel_map()->size())
+    return ctx.Fail("NORMALIZE takes 1 to %d channels with one scale and bias each", kMaxNormalizeChannels);
+  const int32_t want[4] = {x->dims[0], x->dims[1], x->dims[2], out_c};
+  if (bnn_status s = RequireShape(ctx, y, "output", 4, want)) return s;
+  if (x->dims[3] < 1 || x->dims[3] > kMaxNormalizeChannels)
+    return ctx.Fail("'%s' has %d channels (NORMALIZE reads 1 to %d)", x->name, x->dims[3], kMaxNormalizeChannels);
+  p->pixels = Elements(*x) / static_cast<size_t>(x->dims[3]);
+  p->in_channels = x->dims[3];
+  p->out_channels = out_c;
+  for (int c = 0; c < out_c; ++c) {
+    const int32_t src = o->channel_map()->Get(static_cast<flatbuffers::uoffset_t>(c));
+    if (src < 0 || src >= x->dims[3]) return ctx.Fail("channel_map[%d] = %d is not a channel of '%s'", c, src, x->name);
+    p->channel_map[c] = src;
+    p->scale[c] = o->scale()->Get(static_cast<flatbuffers::uoffset_t>(c));
+    p->bias[c] = o->bias()->Get(static_cast<flatbuffers::uoffset_t>(c));
+    if (!isfinite(p->scale[c]) || !isfinite(p->bias[c])) return ctx.Fail("NORMALIZE's scale and bias must be finite");
+  }
+  return BNN_OK;
+}
+
+void NormalizeEval(const EvalContext& ctx) {
+  const NormalizeParams& p = Params<NormalizeParams>(*ctx.op);
+  const uint8_t* x = ctx.in<const uint8_t>(0);
+  float* y = ctx.out<float>(0);
+  const size_t ic = static_cast<size_t>(p.in_channels), oc = static_cast<size_t>(p.out_channels);
+  for (size_t i = 0; i < p.pixels; ++i, x += ic, y += oc)
+    for (size_t c = 0; c < oc; ++c) y[c] = static_cast<float>(x[p.channel_map[c]]) * p.scale[c] + p.bias[c];
+}
+
 }  // namespace
 
 extern const OpKernel kRelu = {"RELU", ReluPrepare, nullptr, nullptr, ReluEval};
@@ -236,5 +289,6 @@ extern const OpKernel kAdd = {"ADD", BinaryPrepare, nullptr, nullptr, BinaryEval
 extern const OpKernel kMul = {"MUL", BinaryPrepare, nullptr, nullptr, BinaryEval<true>};
 extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval};
 extern const OpKernel kDequantize = {"DEQUANTIZE", DequantizePrepare, nullptr, nullptr, DequantizeEval};
+extern const OpKernel kNormalize = {"NORMALIZE", NormalizePrepare, nullptr, nullptr, NormalizeEval};
 
 }  // namespace bnn

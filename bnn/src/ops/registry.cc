@@ -4,7 +4,8 @@
 namespace bnn {
 
 extern const OpKernel kBConv2D, kBFullyConnected, kBMaxPool2D, kBitpack;
-extern const OpKernel kRelu, kClip, kLeakyRelu, kPRelu, kSigmoid, kSoftmax, kAdd, kMul, kQuantize, kDequantize;
+extern const OpKernel kRelu, kClip, kLeakyRelu, kPRelu, kSigmoid, kSoftmax, kAdd, kMul, kQuantize, kDequantize,
+    kNormalize;
 extern const OpKernel kReshape, kConcat, kTranspose, kPad, kResize;
 extern const OpKernel kConv2D, kDepthwiseConv2D, kFullyConnected, kMaxPool2D, kAvgPool2D, kGlobalAvgPool;
 
@@ -30,6 +31,7 @@ const OpKernel* FindOpKernel(int op_type) {
     case fb::OpType::MUL: return &kMul;
     case fb::OpType::QUANTIZE: return &kQuantize;
     case fb::OpType::DEQUANTIZE: return &kDequantize;
+    case fb::OpType::NORMALIZE: return &kNormalize;
     case fb::OpType::RESHAPE: return &kReshape;
     case fb::OpType::CONCAT: return &kConcat;
     case fb::OpType::TRANSPOSE: return &kTranspose;
