@@ -40,6 +40,9 @@ const char kUsage[] =
     "  --task KIND              classifier, detector, embedder or other (default other)\n"
     "  --labels FILE            class names, one per line (metadata)\n"
     "  --mean A,B,C --std A,B,C input normalisation (pixel / 255 - mean) / std (metadata)\n"
+    "  --input-u8 FORMAT        the image input takes 8-bit NHWC camera pixels, FORMAT rgb,\n"
+    "                           bgr, rgba, bgra or grey; the model does the channel order and\n"
+    "                           the normalisation above itself (a NORMALIZE first operator)\n"
     "  --calibration X.npy      real inputs (float32, NCHW batch) for --int8 and --binarize\n"
     "  --int8                   run the first and last float convolutions in int8, with the\n"
     "                           input range from --calibration (weights per output channel)\n"
@@ -161,6 +164,15 @@ int main(int argc, char** argv) {
     } else if (a == "--mean" || a == "--std") {
       if (!value(&v) || !ParseFloats(v, a == "--mean" ? &info.mean : &info.std))
         return Fail(a + " needs comma-separated numbers");
+    } else if (a == "--input-u8") {
+      if (!value(&v)) return Fail("--input-u8 needs a pixel format");
+      const std::map<std::string, bnn::fb::PixelFormat> formats = {
+          {"rgb", bnn::fb::PixelFormat::RGB},   {"bgr", bnn::fb::PixelFormat::BGR},
+          {"rgba", bnn::fb::PixelFormat::RGBA}, {"bgra", bnn::fb::PixelFormat::BGRA},
+          {"grey", bnn::fb::PixelFormat::GREY}, {"gray", bnn::fb::PixelFormat::GREY}};
+      const auto f = formats.find(v);
+      if (f == formats.end()) return Fail("--input-u8 must be rgb, bgr, rgba, bgra or grey, not '" + v + "'");
+      info.input_pixels = f->second;
     } else if (a == "--output-names") {
       if (!value(&v)) return Fail("--output-names needs names");
       for (size_t pos = 0; pos <= v.size();) {

@@ -4,6 +4,7 @@
 // (NCHW for models converted from ONNX, NHWC otherwise): every item of the
 // batch is one invoke. Writes float32 outputs in the same layout: one output
 // as .npy, several as .npz (or as Y_<index>.npy when the name ends in .npy).
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,8 @@ const char kUsage[] =
     "usage: bnn-run MODEL.bnn --input X.npy [--input X2.npy ...] --output Y.npy|Y.npz\n"
     "               [--force-reference]\n"
     "Runs a float32 batch (the model's input layout: NCHW for ONNX models) and writes\n"
-    "float32 outputs. Several outputs go to an .npz, or to Y_0.npy, Y_1.npy, ...\n";
+    "float32 outputs. Several outputs go to an .npz, or to Y_0.npy, Y_1.npy, ...\n"
+    "A camera-frame input (bnn-convert --input-u8) takes pixel values 0-255, NHWC.\n";
 
 int Fail(const std::string& message) {
   fprintf(stderr, "bnn-run: %s\n", message.c_str());
@@ -132,9 +134,17 @@ int main(int argc, char** argv) {
       status = Fail(error);
       break;
     }
-    if (t.dtype != BNN_DTYPE_F32) {
-      status = Fail(std::string("input '") + t.name + "' is not float32; bnn-run feeds float32 inputs only");
+    if (t.dtype != BNN_DTYPE_F32 && t.dtype != BNN_DTYPE_U8) {
+      status = Fail(std::string("input '") + t.name + "' is neither float32 nor 8-bit pixels");
       break;
+    }
+    if (t.dtype == BNN_DTYPE_U8) {  // a camera-frame input (bnn-convert --input-u8): pixel values
+      for (float v : arrays[i].data)
+        if (!(v >= 0 && v <= 255 && v == nearbyintf(v))) {
+          status = Fail(inputs[i] + ": input '" + t.name + "' takes 8-bit pixels: whole numbers 0 to 255");
+          break;
+        }
+      if (status) break;
     }
     const std::vector<int64_t> want = UserDims(t, nchw);
     const std::vector<int64_t>& got = arrays[i].shape;
@@ -159,10 +169,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n_in; ++i) {
       bnn_tensor_info t;
       bnn_model_input_info(model, i, &t);
-      const size_t item = t.bytes / sizeof(float);
+      const bool pixels = t.dtype == BNN_DTYPE_U8;
+      const size_t item = pixels ? t.bytes : t.bytes / sizeof(float);
       const float* src = arrays[i].data.data() + static_cast<size_t>(b) * item;
       float* dst = static_cast<float*>(bnn_interpreter_input(it, i));
-      if (nchw && t.rank == 4)
+      if (pixels)
+        for (size_t k = 0; k < item; ++k) static_cast<uint8_t*>(bnn_interpreter_input(it, i))[k] = uint8_t(src[k]);
+      else if (nchw && t.rank == 4)
         Relayout(src, dst, t, true);
       else
         memcpy(dst, src, t.bytes);

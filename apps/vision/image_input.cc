@@ -20,18 +20,30 @@ std::string Extension(const std::string& path) {
   return Lower(path.substr(dot + 1));
 }
 
+int PixelBytes(bnn_pixel_format f) {
+  return f == BNN_PIXELS_GREY ? 1 : f == BNN_PIXELS_RGBA || f == BNN_PIXELS_BGRA ? 4 : 3;
+}
+
 }  // namespace
 
 bool ReadInputSpec(const bnn_model* model, InputSpec* spec, std::string* error) {
   bnn_tensor_info in;
-  if (bnn_model_input_count(model) != 1 || bnn_model_input_info(model, 0, &in) != BNN_OK || in.rank != 4 ||
-      in.dims[0] != 1 || in.dtype != BNN_DTYPE_F32 || (in.dims[3] != 1 && in.dims[3] != 3)) {
-    *error = "the model does not take one image (a float32 1 x H x W x 1 or 3 input)";
+  const bnn_pixel_format pixels = bnn_model_input_pixel_format(model);
+  const bool ok = bnn_model_input_count(model) == 1 && bnn_model_input_info(model, 0, &in) == BNN_OK &&
+                  in.rank == 4 && in.dims[0] == 1 &&
+                  (pixels != BNN_PIXELS_NONE ? in.dtype == BNN_DTYPE_U8 && in.dims[3] == PixelBytes(pixels)
+                                             : in.dtype == BNN_DTYPE_F32 && (in.dims[3] == 1 || in.dims[3] == 3));
+  if (!ok) {
+    *error = "the model does not take one image (1 x H x W x 1 or 3 floats, or 8-bit pixels of a stated format)";
     return false;
   }
+  *spec = InputSpec();
   spec->height = in.dims[1];
   spec->width = in.dims[2];
   spec->channels = in.dims[3];
+  spec->pixels = pixels;
+  spec->bytes = in.bytes;
+  if (pixels != BNN_PIXELS_NONE) return true;  // the model normalises its pixels itself
   spec->mean.assign(size_t(spec->channels), 0.0f);
   spec->std.assign(size_t(spec->channels), 1.0f);
   float mean[3], std[3];
@@ -45,7 +57,32 @@ bool ReadInputSpec(const bnn_model* model, InputSpec* spec, std::string* error) 
   return true;
 }
 
-void FillInput(const InputSpec& spec, const cv::Mat& image, float* input) {
+bool IsModelInput(const InputSpec& spec, const cv::Mat& image) {
+  const int type = spec.pixels == BNN_PIXELS_BGR ? CV_8UC3 : spec.pixels == BNN_PIXELS_BGRA ? CV_8UC4
+                   : spec.pixels == BNN_PIXELS_GREY ? CV_8UC1 : -1;
+  return type >= 0 && image.type() == type && image.isContinuous() && image.cols == spec.width &&
+         image.rows == spec.height;
+}
+
+void FillInput(const InputSpec& spec, const cv::Mat& image, void* input) {
+  if (spec.pixels != BNN_PIXELS_NONE) {
+    // 8-bit pixels in the model's format, resized; the model normalises them.
+    const int code3 = spec.pixels == BNN_PIXELS_RGB ? cv::COLOR_BGR2RGB : spec.pixels == BNN_PIXELS_RGBA ? cv::COLOR_BGR2RGBA
+                      : spec.pixels == BNN_PIXELS_BGRA ? cv::COLOR_BGR2BGRA : spec.pixels == BNN_PIXELS_GREY ? cv::COLOR_BGR2GRAY
+                                                                                                              : -1;
+    cv::Mat bgr, converted;
+    if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
+    else if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+    else bgr = image;
+    if (code3 >= 0) cv::cvtColor(bgr, converted, code3);
+    else converted = bgr;
+    cv::Mat out(spec.height, spec.width, converted.type(), input);  // writes straight into the input
+    if (converted.cols != spec.width || converted.rows != spec.height)
+      cv::resize(converted, out, out.size(), 0, 0, cv::INTER_AREA);
+    else
+      converted.copyTo(out);
+    return;
+  }
   cv::Mat converted;
   if (spec.channels == 3) {
     if (image.channels() == 1) cv::cvtColor(image, converted, cv::COLOR_GRAY2RGB);
@@ -69,7 +106,7 @@ void FillInput(const InputSpec& spec, const cv::Mat& image, float* input) {
   }
   for (int y = 0; y < spec.height; ++y) {
     const uint8_t* row = resized.ptr<uint8_t>(y);
-    float* out = input + size_t(y) * size_t(spec.width) * size_t(C);
+    float* out = static_cast<float*>(input) + size_t(y) * size_t(spec.width) * size_t(C);
     for (int x = 0; x < spec.width * C; ++x) out[x] = float(row[x]) * scale[size_t(x % C)] + shift[size_t(x % C)];
   }
 }

@@ -14,6 +14,17 @@ double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The frame itself when it is the model's input (zero copy), else the
+// arena's input buffer filled from it.
+void SetInput(const InputSpec& spec, const cv::Mat& image, bnn::Interpreter* it) {
+  if (IsModelInput(spec, image)) {
+    it->SetInput(0, image.data, spec.bytes);
+    return;
+  }
+  it->SetInput(0, nullptr, 0);
+  FillInput(spec, image, it->input<void>(0));
+}
+
 }  // namespace
 
 bool DetectorRunner::Load(const std::string& path, std::string* error) {
@@ -37,7 +48,7 @@ bool DetectorRunner::Load(const std::string& path, std::string* error) {
 
 std::vector<Box> DetectorRunner::Detect(const cv::Mat& image, double* ms) {
   const auto t0 = std::chrono::steady_clock::now();
-  FillInput(spec_, image, it_.input<float>(0));
+  SetInput(spec_, image, &it_);
   it_.Invoke();
   const int n = it_.Detect(candidates_.data(), int(candidates_.size()), config_.score_threshold, config_.iou_threshold);
   std::vector<Box> boxes(candidates_.begin(), candidates_.begin() + std::max(0, std::min(n, kMaxBoxes)));
@@ -85,7 +96,7 @@ bool EmbedderRunner::Load(const std::string& path, std::string* error) {
 
 std::vector<float> EmbedderRunner::Embed(const cv::Mat& image, double* ms) {
   const auto t0 = std::chrono::steady_clock::now();
-  FillInput(spec_, image, it_.input<float>(0));
+  SetInput(spec_, image, &it_);
   it_.Invoke();
   const float* o = it_.output<float>(0);
   std::vector<float> v(o, o + dim_);

@@ -32,6 +32,29 @@ void Relayout(const float* src, float* dst, const std::vector<int64_t>& nchw, bo
 
 int64_t Argmax(const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); }
 
+// A model with an 8-bit pixel input (bnn-convert --input-u8): the float
+// item (NCHW, normalised) becomes the pixels it stands for, written in the
+// model's pixel format; the item is replaced by those pixels normalised
+// again, so that both sides see the same image.
+void ToPixels(const bnn_model* m, const std::vector<int64_t>& nchw, std::vector<float>* item, uint8_t* pixels) {
+  const int64_t C = nchw[1], HW = nchw[2] * nchw[3];
+  float mean[4] = {0, 0, 0, 0}, std[4] = {1, 1, 1, 1};
+  const int n = bnn_model_normalization(m, mean, std, 4);
+  const bnn_pixel_format f = bnn_model_input_pixel_format(m);
+  const int64_t bytes = f == BNN_PIXELS_GREY ? 1 : f == BNN_PIXELS_RGBA || f == BNN_PIXELS_BGRA ? 4 : 3;
+  const bool bgr = f == BNN_PIXELS_BGR || f == BNN_PIXELS_BGRA;
+  for (int64_t c = 0; c < C; ++c) {
+    const float mu = n == 1 ? mean[0] : n ? mean[c] : 0.0f, sd = n == 1 ? std[0] : n ? std[c] : 1.0f;
+    for (int64_t p = 0; p < HW; ++p) {
+      float& v = (*item)[size_t(c * HW + p)];
+      const float px = std::min(255.0f, std::max(0.0f, nearbyintf((v * sd + mu) * 255.0f)));
+      pixels[p * bytes + (bgr ? 2 - c : c)] = uint8_t(px);
+      if (bytes == 4) pixels[p * bytes + 3] = 255;
+      v = (px / 255.0f - mu) / sd;
+    }
+  }
+}
+
 }  // namespace
 
 bool CheckModel(const Graph& ref, const bnn::Model& model, const std::string& npy_path, CheckResult* r,
@@ -57,15 +80,17 @@ bool CheckModel(const Graph& ref, const bnn::Model& model, const std::string& np
     *error = std::string("cannot create an interpreter: ") + bnn_last_load_error();
     return false;
   }
+  const bool pixels = model.input_info(0).dtype == BNN_DTYPE_U8;
   const int64_t items = x.shape[0];
   *r = CheckResult();
   for (int64_t i = 0; i < items; ++i) {
     Value in;
     in.shape = shape;
     in.f.assign(x.data.begin() + i * item, x.data.begin() + (i + 1) * item);
+    if (pixels) ToPixels(model.get(), shape, &in.f, it.input<uint8_t>(0));
     std::map<std::string, Value> values;
     if (!RunGraph(ref, {{ref.inputs[0], in}}, &values, error)) return false;
-    Relayout(in.f.data(), it.input<float>(0), shape, true);
+    if (!pixels) Relayout(in.f.data(), it.input<float>(0), shape, true);
     if (it.Invoke() != BNN_OK) {
       *error = std::string("invoke failed: ") + it.error();
       return false;

@@ -19,7 +19,8 @@ struct CheckResult {
   double agreement_percent() const { return items ? 100.0 * double(top1_agree) / double(items) : 0.0; }
 };
 
-// `npy_path`: float32, the model's single input in ONNX layout, with a batch
+// `npy_path`: float32, the model's single input in ONNX layout (normalised, also
+// for a model with a pixel input: each value is turned back into its pixel), with a batch
 // axis (or without one for a single item).
 bool CheckModel(const Graph& reference, const bnn::Model& model, const std::string& npy_path, CheckResult* result,
                 std::string* error);

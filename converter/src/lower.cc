@@ -65,13 +65,15 @@ const std::set<std::string>& Accepted() {
 
 class Lowering {
  public:
-  Lowering(const Graph& g, bnn::ModelBuilder* b, const LowerOptions& o) : g_(g), b_(*b), options_(o) {}
+  Lowering(const Graph& g, bnn::ModelBuilder* b, const ModelInfo& info, const LowerOptions& o)
+      : g_(g), b_(*b), info_(info), options_(o) {}
 
   bool Run(std::string* error) {
     for (const std::string& in : g_.inputs) {
       const Shape& s = g_.input_shapes.at(in);
       const int id = b_.Tensor(in, fb::DataType::F32, RuntimeShape(s));
-      b_.Input(id);
+      if (info_.input_pixels == fb::PixelFormat::NONE) b_.Input(id);
+      else if (!PixelInput(in, s, id, error)) return false;
       tensors_[in] = {id, false};
     }
     std::vector<std::string> problems;
@@ -106,6 +108,37 @@ class Lowering {
     int id;
     bool bits;
   };
+
+  // The image input as 8-bit pixels: a U8 [1, H, W, pixel bytes] graph
+  // input, then NORMALIZE into the float tensor the graph reads, with the
+  // channel order and the normalisation (pixel / 255 - mean) / std.
+  bool PixelInput(const std::string& name, const Shape& s, int float_id, std::string* error) {
+    const fb::PixelFormat f = info_.input_pixels;
+    const int channels = f == fb::PixelFormat::GREY ? 1 : 3;
+    const int bytes = f == fb::PixelFormat::GREY ? 1 : f == fb::PixelFormat::RGBA || f == fb::PixelFormat::BGRA ? 4 : 3;
+    if (g_.inputs.size() != 1 || s.size() != 4 || s[0] != 1 || s[1] != channels) {
+      *error = "--input-u8 " + std::string(fb::EnumNamePixelFormat(f)) + " needs one image input [1, " +
+               std::to_string(channels) + ", H, W]; input '" + name + "' is " + ShapeString(s);
+      return false;
+    }
+    const size_t n = info_.mean.size();
+    if (n != 0 && n != 1 && n != size_t(channels)) {
+      *error = "--mean/--std give " + std::to_string(n) + " values for " + std::to_string(channels) + " channels";
+      return false;
+    }
+    fb::NormalizeOptionsT o;
+    const bool bgr = f == fb::PixelFormat::BGR || f == fb::PixelFormat::BGRA;
+    for (int c = 0; c < channels; ++c) {
+      const float mean = n ? info_.mean[n == 1 ? 0 : size_t(c)] : 0.0f, std = n ? info_.std[n == 1 ? 0 : size_t(c)] : 1.0f;
+      o.channel_map.push_back(bgr ? 2 - c : c);
+      o.scale.push_back(1.0f / (255.0f * std));
+      o.bias.push_back(-mean / std);
+    }
+    const int pixels = b_.Tensor(name + ".pixels", fb::DataType::U8, {1, int32_t(s[2]), int32_t(s[3]), bytes});
+    b_.Input(pixels);
+    b_.Op(fb::OpType::NORMALIZE, {pixels}, {float_id}, bnn::Options(o), name + ".normalize");
+    return true;
+  }
 
   bool Defined(const Node& n) const {
     for (const std::string& o : n.outputs) if (!o.empty() && !tensors_.count(o)) return false;
@@ -628,6 +661,7 @@ class Lowering {
 
   const Graph& g_;
   bnn::ModelBuilder& b_;
+  const ModelInfo& info_;
   const LowerOptions& options_;
   std::map<std::string, T> tensors_;
 };
@@ -641,7 +675,7 @@ const std::vector<std::string>& LoweredOps() {
 
 bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder, std::string* error,
            const LowerOptions& options) {
-  Lowering l(graph, builder, options);
+  Lowering l(graph, builder, info, options);
   if (!l.Run(error)) return false;
   fb::MetadataT& m = builder->metadata();
   m.name = info.name;
@@ -649,7 +683,9 @@ bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder
   m.producer = std::string("bnn-convert ") + BNN_VERSION;
   m.task = info.task;
   m.labels = info.labels;
-  m.input_layout = fb::Layout::NCHW;
+  // A pixel input is NHWC as cameras give it; float inputs keep ONNX's NCHW.
+  m.input_layout = info.input_pixels == fb::PixelFormat::NONE ? fb::Layout::NCHW : fb::Layout::NHWC;
+  m.input_pixel_format = info.input_pixels;
   m.output_meaning = info.output_meaning;
   if (!info.decoding.empty() || !info.anchors.empty() || !info.strides.empty()) {
     m.detector = std::make_unique<fb::DetectorInfoT>();

@@ -16,6 +16,9 @@ struct ModelInfo {
   std::string name, description;
   bnn::fb::Task task = bnn::fb::Task::OTHER;
   std::vector<float> mean, std;  // normalisation metadata (pixel/255 - mean) / std
+  // --input-u8: the image input takes 8-bit NHWC pixels in this format and
+  // the model normalises them itself (a NORMALIZE operator first).
+  bnn::fb::PixelFormat input_pixels = bnn::fb::PixelFormat::NONE;
   std::vector<std::string> labels;
   std::vector<std::string> output_meaning;  // one per graph output
   // Detectors (--task detector): decoding scheme, anchors (cx, cy, w, h;

@@ -104,6 +104,31 @@ class Detect(unittest.TestCase):
         self.assertGreater(int(np.abs(drawn[(y0 + y1) // 2, x0].astype(int) - 30).max()), 60)
         self.assertTrue((drawn[5, 5] == 30).all())
 
+    def test_pixel_input_models(self):
+        """The same detector converted to take camera pixels (--input-u8): bgr
+        frames of the model's size go to the runtime as they are, other sizes
+        and formats through a resize; the boxes are the float model's."""
+        d = self.dir.name
+        onnx_path = os.path.join(d, "red.onnx")
+        img = os.path.join(d, "small.png")
+        cv2.imwrite(img, scene(2, 6, scale=1))  # exactly the model's 64 x 64
+        big = os.path.join(d, "big.png")
+        cv2.imwrite(big, scene(5, 1))
+        for fmt in ("bgr", "rgb", "bgra"):
+            model = os.path.join(d, f"red-{fmt}.bnn")
+            p = subprocess.run([CONVERT, onnx_path, "-o", model, "--task", "detector", "--decoding", "yolo",
+                                "--anchors", "%dx%d" % ANCHOR, "--strides", str(STRIDE), "--labels",
+                                os.path.join(d, "labels.txt"), "--mean", "0,0,0", "--std", "1,1,1",
+                                "--score-threshold", "0.5", "--input-u8", fmt], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = subprocess.run([DETECT, "--model", model, img, big], capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            results = json.loads(p.stdout)["results"]
+            self.assertEqual(len(results[0]["detections"]), 1, fmt)
+            self.assertBox(results[0]["detections"][0], expected_box(2, 6, scale=1))
+            self.assertEqual(len(results[1]["detections"]), 1, fmt)
+            self.assertBox(results[1]["detections"][0], expected_box(5, 1))
+
     def test_folder_and_json_file(self):
         d = os.path.join(self.dir.name, "folder")
         os.makedirs(d, exist_ok=True)

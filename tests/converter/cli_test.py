@@ -3,7 +3,7 @@
 (missing, damaged or unsupported models, bad options) giving a clear error,
 exit 1, and never a partial or clobbered output file.
 
-usage: cli_test.py BNN_CONVERT LIBBNN_SO
+usage: cli_test.py BNN_CONVERT LIBBNN_SO BNN_RUN
 """
 import ctypes
 import os
@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-CONVERT = LIB = None
+CONVERT = LIB = RUN = None
 
 
 def conv_model(path, op="Relu", opset=13):
@@ -78,6 +78,69 @@ class Cli(unittest.TestCase):
         self.assertAlmostEqual(std[2], 0.25, places=6)
         lib.bnn_model_free(model)
 
+    def test_pixel_input_takes_camera_frames(self):
+        """--input-u8 bgr: the model reads 8-bit BGR NHWC pixels and normalises them
+        itself, giving what the float model gives on the normalised RGB image."""
+        mean, std = [0.5, 0.4, 0.3], [0.2, 0.2, 0.25]
+        norm = ["--mean", ",".join(map(str, mean)), "--std", ",".join(map(str, std))]
+        pixel_bnn = os.path.join(self.tmp, "pixels.bnn")
+        p = convert(self.onnx, "-o", pixel_bnn, "--input-u8", "bgr", *norm)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(convert(self.onnx, "-o", self.out, *norm).returncode, 0)
+        lib = ctypes.CDLL(LIB)
+        lib.bnn_interpreter_input.restype = ctypes.c_void_p
+        lib.bnn_interpreter_output.restype = ctypes.c_void_p
+
+        class Info(ctypes.Structure):
+            _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int), ("rank", ctypes.c_int),
+                        ("dims", ctypes.c_int32 * 6), ("bytes", ctypes.c_size_t), ("scale", ctypes.c_float),
+                        ("zero_point", ctypes.c_int32)]
+
+        def run(path, data):
+            model, it, info = ctypes.c_void_p(), ctypes.c_void_p(), Info()
+            self.assertEqual(lib.bnn_model_load_file(path.encode(), ctypes.byref(model)), 0)
+            self.assertEqual(lib.bnn_interpreter_create(model, None, ctypes.byref(it)), 0)
+            lib.bnn_model_input_info(model, 0, ctypes.byref(info))
+            meta = (info.dtype, list(info.dims[:info.rank]), lib.bnn_model_input_pixel_format(model),
+                    lib.bnn_model_input_is_nchw(model))
+            buf = np.ascontiguousarray(data)
+            self.assertEqual(buf.nbytes, info.bytes)
+            self.assertEqual(lib.bnn_interpreter_set_input(it, 0, buf.ctypes.data_as(ctypes.c_void_p),
+                                                           ctypes.c_size_t(buf.nbytes)), 0)  # zero copy
+            self.assertEqual(lib.bnn_interpreter_invoke(it), 0)
+            y = np.ctypeslib.as_array(ctypes.cast(lib.bnn_interpreter_output(it, 0), ctypes.POINTER(ctypes.c_float)),
+                                      (4,)).copy()
+            lib.bnn_interpreter_free(it)
+            lib.bnn_model_free(model)
+            return meta, y
+
+        bgr = np.random.default_rng(3).integers(0, 256, (1, 8, 8, 3), dtype=np.uint8)
+        meta, got = run(pixel_bnn, bgr)
+        self.assertEqual(meta, (4, [1, 8, 8, 3], 2, 0))  # U8, NHWC, BGR, not NCHW
+        rgb = bgr[..., ::-1].astype(np.float32) / 255
+        x = (rgb - np.array(mean, np.float32)) / np.array(std, np.float32)
+        _, want = run(self.out, x.astype(np.float32))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        # bnn-run feeds pixel values to such a model, and refuses values that are not pixels.
+        xp = os.path.join(self.tmp, "x.npy")
+        np.save(xp, bgr.astype(np.float32))
+        yp = os.path.join(self.tmp, "y.npy")
+        p = subprocess.run([RUN, pixel_bnn, "--input", xp, "--output", yp], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        np.testing.assert_allclose(np.load(yp).ravel(), want, rtol=1e-5, atol=1e-5)
+        np.save(xp, bgr.astype(np.float32) + 0.5)
+        p = subprocess.run([RUN, pixel_bnn, "--input", xp, "--output", yp], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("whole numbers 0 to 255", p.stderr)
+        # --check turns the normalised check inputs back into pixels.
+        xp = os.path.join(self.tmp, "x.npy")
+        np.save(xp, np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        p = convert(self.onnx, "-o", pixel_bnn, "--input-u8", "bgra", *norm, "--check", xp, "--max-difference", "1e-4")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("top-1 agreement 100.00 %", p.stdout)
+        self.assertRefused(convert(self.onnx, "-o", pixel_bnn, "--input-u8", "grey"), "[1, 1, H, W]")
+        self.assertRefused(convert(self.onnx, "-o", pixel_bnn, "--input-u8", "yuv"), "rgb, bgr")
+
     def test_check_reports_agreement_and_gates(self):
         x = np.random.default_rng(2).standard_normal((5, 3, 8, 8)).astype(np.float32)
         xp = os.path.join(self.tmp, "x.npy")
@@ -131,5 +194,5 @@ class Cli(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    CONVERT, LIB = sys.argv[1], sys.argv[2]
+    CONVERT, LIB, RUN = sys.argv[1], sys.argv[2], sys.argv[3]
     unittest.main(argv=sys.argv[:1], verbosity=2)
