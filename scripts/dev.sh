@@ -26,7 +26,8 @@ TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
            dataset-fashion-mnist python3-opencv
            darknet opencv-doc facedetect  # real test images for the shipped models (tests/apps)
-           xvfb xdotool x11-apps)         # bnn-demo's windowed test: a display, keys, screenshots
+           xvfb xdotool x11-apps          # bnn-demo's windowed test: a display, keys, screenshots
+           make)                          # the camera examples' Makefile
 # bnn-demo's built-in default: sample videos and face images.
 DEMO_PKGS=(opencv-doc facedetect)
 # The benchmark reports' float baselines.
