@@ -70,44 +70,51 @@ void FillInput(const InputSpec& spec, const cv::Mat& image, void* input) {
     const int code3 = spec.pixels == BNN_PIXELS_RGB ? cv::COLOR_BGR2RGB : spec.pixels == BNN_PIXELS_RGBA ? cv::COLOR_BGR2RGBA
                       : spec.pixels == BNN_PIXELS_BGRA ? cv::COLOR_BGR2BGRA : spec.pixels == BNN_PIXELS_GREY ? cv::COLOR_BGR2GRAY
                                                                                                               : -1;
-    cv::Mat bgr, converted;
+    cv::Mat bgr, resized;
     if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
     else if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
     else bgr = image;
-    if (code3 >= 0) cv::cvtColor(bgr, converted, code3);
-    else converted = bgr;
-    cv::Mat out(spec.height, spec.width, converted.type(), input);  // writes straight into the input
-    if (converted.cols != spec.width || converted.rows != spec.height)
-      cv::resize(converted, out, out.size(), 0, 0, cv::INTER_AREA);
+    if (bgr.cols != spec.width || bgr.rows != spec.height)
+      cv::resize(bgr, resized, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
     else
-      converted.copyTo(out);
+      resized = bgr;
+    cv::Mat out(spec.height, spec.width, CV_8UC(spec.channels), input);  // written straight into the input
+    if (code3 >= 0) cv::cvtColor(resized, out, code3);
+    else resized.copyTo(out);
     return;
   }
-  cv::Mat converted;
-  if (spec.channels == 3) {
-    if (image.channels() == 1) cv::cvtColor(image, converted, cv::COLOR_GRAY2RGB);
-    else if (image.channels() == 4) cv::cvtColor(image, converted, cv::COLOR_BGRA2RGB);
-    else cv::cvtColor(image, converted, cv::COLOR_BGR2RGB);
-  } else {
-    if (image.channels() == 3) cv::cvtColor(image, converted, cv::COLOR_BGR2GRAY);
-    else if (image.channels() == 4) cv::cvtColor(image, converted, cv::COLOR_BGRA2GRAY);
-    else converted = image;
+  // Resize first, convert after: colour conversion then touches only the
+  // model's pixels (the channel swap commutes with resizing, bit for bit).
+  const cv::Size size(spec.width, spec.height);
+  cv::Mat src = image, resized;
+  if (spec.channels == 1) {
+    if (image.channels() == 3) cv::cvtColor(image, src, cv::COLOR_BGR2GRAY);
+    else if (image.channels() == 4) cv::cvtColor(image, src, cv::COLOR_BGRA2GRAY);
+  } else if (image.channels() == 1) {
+    cv::cvtColor(image, src, cv::COLOR_GRAY2BGR);
+  } else if (image.channels() == 4) {
+    cv::cvtColor(image, src, cv::COLOR_BGRA2BGR);
   }
-  cv::Mat resized;
-  if (converted.cols != spec.width || converted.rows != spec.height)
-    cv::resize(converted, resized, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
-  else
-    resized = converted;
+  if (src.size() != size) cv::resize(src, resized, size, 0, 0, cv::INTER_AREA);
+  else resized = src;
   const int C = spec.channels;
-  std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  float scale[3], shift[3];
   for (int c = 0; c < C; ++c) {
-    scale[size_t(c)] = 1.0f / (255.0f * spec.std[size_t(c)]);
-    shift[size_t(c)] = -spec.mean[size_t(c)] / spec.std[size_t(c)];
+    scale[c] = 1.0f / (255.0f * spec.std[size_t(c)]);
+    shift[c] = -spec.mean[size_t(c)] / spec.std[size_t(c)];
   }
   for (int y = 0; y < spec.height; ++y) {
     const uint8_t* row = resized.ptr<uint8_t>(y);
     float* out = static_cast<float*>(input) + size_t(y) * size_t(spec.width) * size_t(C);
-    for (int x = 0; x < spec.width * C; ++x) out[x] = float(row[x]) * scale[size_t(x % C)] + shift[size_t(x % C)];
+    if (C == 1) {
+      for (int x = 0; x < spec.width; ++x) out[x] = float(row[x]) * scale[0] + shift[0];
+      continue;
+    }
+    for (int x = 0; x < spec.width; ++x, row += 3, out += 3) {  // BGR in, RGB out
+      out[0] = float(row[2]) * scale[0] + shift[0];
+      out[1] = float(row[1]) * scale[1] + shift[1];
+      out[2] = float(row[0]) * scale[2] + shift[2];
+    }
   }
 }
 

@@ -190,19 +190,21 @@ class Windowed(unittest.TestCase):
             if not shutil.which(tool):
                 raise AssertionError(f"{tool} is missing (Debian: xvfb, xdotool, x11-apps)")
         r, w = os.pipe()
-        cls.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                    pass_fds=(w,), stderr=subprocess.DEVNULL)
+        # -noreset: Xvfb would reset when its last client leaves.
+        cls.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-noreset", "-screen", "0", "1280x800x24",
+                                     "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
         os.close(w)
         ready, _, _ = select.select([r], [], [], 20)
         if not ready:
             raise AssertionError("Xvfb did not start")
         cls.display = ":" + os.read(r, 16).decode().strip()
-        os.close(r)
+        cls.displayfd = r  # kept open: Xvfb writes the newline after the number separately
 
     @classmethod
     def tearDownClass(cls):
         cls.xvfb.terminate()
         cls.xvfb.wait(10)
+        os.close(cls.displayfd)
 
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
