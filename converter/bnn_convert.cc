@@ -58,8 +58,9 @@ const char kUsage[] =
     "  --strides S,S,...        output strides of the detection heads\n"
     "  --score-threshold T --iou-threshold T   defaults for the app (0.25, 0.45)\n"
     "  --check X.npy            run X (float32, the model's NCHW input, a batch) through the\n"
-    "                           ONNX graph (the converter's float interpreter) and the .bnn;\n"
-    "                           print the largest difference and the top-1 agreement\n"
+    "                           ONNX model (OpenCV DNN, or the converter's float interpreter\n"
+    "                           where OpenCV cannot run it) and the .bnn; print the largest\n"
+    "                           difference and the top-1 agreement\n"
     "  --min-agreement PCT      with --check: exit 1 if top-1 agreement is below PCT\n"
     "  --max-difference D       with --check: exit 1 if the largest difference exceeds D\n"
     "  -v, --verbose            print what each pass did\n"
@@ -342,7 +343,8 @@ int main(int argc, char** argv) {
 
   if (check_path.empty()) return 0;
   bnnc::CheckResult r;
-  if (!bnnc::CheckModel(original, model, check_path, &r, &error)) return Fail("--check: " + error);
+  if (!bnnc::CheckModel(original, input, model, check_path, &r, &error)) return Fail("--check: " + error);
+  printf("check: reference %s\n", r.reference.c_str());
   printf("check: %lld inputs, largest difference %.6g (output '%s'), top-1 agreement %.2f %% (%lld of %lld)\n",
          (long long)r.items, r.max_difference, r.worst_output.c_str(), r.agreement_percent(), (long long)r.top1_agree,
          (long long)r.items);

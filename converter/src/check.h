@@ -12,6 +12,7 @@
 namespace bnnc {
 
 struct CheckResult {
+  std::string reference;      // what computed the expected outputs
   int64_t items = 0;
   double max_difference = 0;  // largest |onnx - bnn| over every output element
   std::string worst_output;
@@ -22,7 +23,11 @@ struct CheckResult {
 // `npy_path`: float32, the model's single input in ONNX layout (normalised, also
 // for a model with a pixel input: each value is turned back into its pixel), with a batch
 // axis (or without one for a single item).
-bool CheckModel(const Graph& reference, const bnn::Model& model, const std::string& npy_path, CheckResult* result,
-                std::string* error);
+// The reference is OpenCV DNN reading `onnx_path` (an implementation
+// independent of both the runtime and the converter's importer) where it can
+// run the model, else the converter's own float interpreter on `reference`;
+// result->reference says which, and why OpenCV could not.
+bool CheckModel(const Graph& reference, const std::string& onnx_path, const bnn::Model& model,
+                const std::string& npy_path, CheckResult* result, std::string* error);
 
 }  // namespace bnnc

@@ -19,11 +19,13 @@ from onnx import TensorProto, helper, numpy_helper
 CONVERT = LIB = RUN = None
 
 
-def conv_model(path, op="Relu", opset=13):
-    """x [1,3,8,8] -> Conv 3x3 (4 out) -> op -> GlobalAveragePool -> Flatten."""
+def conv_model(path, op="Relu", opset=13, kernel_shape=True):
+    """x [1,3,8,8] -> Conv 3x3 (4 out) -> op -> GlobalAveragePool -> Flatten.
+    Without kernel_shape (optional in ONNX) OpenCV DNN cannot read it."""
     rng = np.random.default_rng(1)
     w = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+    conv_attrs = {"kernel_shape": [3, 3]} if kernel_shape else {}
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], **conv_attrs),
              helper.make_node(op, ["c"], ["a"]),
              helper.make_node("GlobalAveragePool", ["a"], ["g"]),
              helper.make_node("Flatten", ["g"], ["y"])]
@@ -148,6 +150,14 @@ class Cli(unittest.TestCase):
         p = convert(self.onnx, "-o", self.out, "--check", xp, "--min-agreement", "100", "--max-difference", "1e-4")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("check: 5 inputs", p.stdout)
+        self.assertIn("top-1 agreement 100.00 %", p.stdout)
+        self.assertIn("check: reference OpenCV DNN 4.", p.stdout)  # independent of our importer
+        # A model OpenCV cannot read: the converter's interpreter, and why.
+        conv_model(self.onnx, kernel_shape=False)
+        p = convert(self.onnx, "-o", self.out, "--check", xp, "--min-agreement", "100", "--max-difference", "1e-4")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("reference the converter's float interpreter (OpenCV DNN cannot read the model: ", p.stdout)
+        self.assertIn("kernel_size", p.stdout)
         self.assertIn("top-1 agreement 100.00 %", p.stdout)
         np.save(xp, x[:, :2])
         self.assertRefused(convert(self.onnx, "-o", self.out, "--check", xp), "shape", "[1,3,8,8]")
