@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Runs kernels_check natively and on the firmware; compares their checksum lines.
+"""Runs a program natively and as firmware; compares their checksum lines.
 
-usage: compare_checksums.py NATIVE_EXE -- FIRMWARE_COMMAND...
+usage: compare_checksums.py NATIVE_COMMAND... -- FIRMWARE_COMMAND...
 
-Each run prints "checksum <check> <fnv1a>" per check (tests/mcu/kernels_check.c).
+Each run prints "checksum ..." lines (tests/mcu/kernels_check.c: one per
+check; bench/kernel_count.c: one of the kernel's output).
 The lists must be identical and not empty. Pass/fail of the checks themselves
 is the job of the other two tests; here only the agreement between machines.
 """
@@ -27,11 +28,12 @@ def checksum_lines(cmd, what):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] != "--":
+    if "--" not in sys.argv[2:] or sys.argv[1] == "--" or sys.argv[-1] == "--":
         print(__doc__)
         return 2
-    native = checksum_lines([sys.argv[1]], "native")
-    firmware = checksum_lines(sys.argv[3:], "firmware")
+    split = sys.argv.index("--", 2)
+    native = checksum_lines(sys.argv[1:split], "native")
+    firmware = checksum_lines(sys.argv[split + 1:], "firmware")
     if not native or not firmware:
         print("FAIL: a run printed no checksum lines")
         return 1

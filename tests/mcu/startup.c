@@ -22,7 +22,7 @@ extern uint32_t __bss_start__[], __bss_end__[];
 extern uint32_t __stack_limit__[], __stack_top__[];
 extern char __end__[];
 
-int main(void);
+int main(int argc, char** argv);
 void initialise_monitor_handles(void); /* librdimon: opens stdin/stdout/stderr */
 void __libc_init_array(void);         /* newlib: constructors (none in C, kept for form) */
 
@@ -81,6 +81,34 @@ static size_t stack_high_water(void) {
   return (size_t)((const char*)__stack_top__ - (const char*)p);
 }
 
+static void semihost(uint32_t op, const void* arg);
+
+/* The command line QEMU passes over semihosting
+ * (-semihosting-config enable=on,arg=prog,arg=...), split at spaces into
+ * argv; argc 0 when there is none. */
+#define MAX_ARGS 8
+static char g_cmdline[256];
+static int command_line(char** argv) {
+  struct {
+    char* buffer;
+    uint32_t length;
+  } block = {g_cmdline, sizeof g_cmdline - 1};
+  register uint32_t r0 __asm("r0") = 0x15; /* SYS_GET_CMDLINE */
+  register void* r1 __asm("r1") = &block;
+  __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  int argc = 0;
+  if (r0 != 0) return 0;
+  g_cmdline[block.length < sizeof g_cmdline ? block.length : sizeof g_cmdline - 1] = 0;
+  for (char* p = g_cmdline; *p && argc < MAX_ARGS;) {
+    while (*p == ' ') *p++ = 0;
+    if (!*p) break;
+    argv[argc++] = p;
+    while (*p && *p != ' ') ++p;
+  }
+  argv[argc] = 0;
+  return argc;
+}
+
 static char* heap_end = __end__;
 
 /* newlib's malloc gets memory here: from the end of .bss up to the stack's
@@ -102,7 +130,9 @@ __attribute__((noreturn)) void reset_c(void) {
 
   initialise_monitor_handles();
   __libc_init_array();
-  int rc = main();
+  char* argv[MAX_ARGS + 1];
+  const int argc = command_line(argv);
+  int rc = main(argc, argv);
 
   const size_t stack_size = (size_t)((char*)__stack_top__ - (char*)__stack_limit__);
   const size_t stack_used = stack_high_water();
