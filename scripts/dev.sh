@@ -11,8 +11,11 @@
 #                         under ASan+UBSan, and a bounded libFuzzer run over
 #                         the model loader; ends with "N passed, N failed".
 #   scripts/dev.sh bench  also installs the float baselines (PyTorch, OpenCV)
-#                         and rewrites docs/kernel-benchmarks.md and
-#                         docs/network-benchmarks.md (a few minutes)
+#                         and the cross tools, runs the whole benchmark suite
+#                         (bench/run_all.py) and rewrites docs/benchmarks.md
+#                         and the reports it gathers (about 15 minutes);
+#                         `scripts/dev.sh bench --quick` is a smoke run that
+#                         writes to build/bench-quick/ instead
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +24,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchmark-dev
             libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev libopencv-dev)
-TEST_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
-           libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64 clang libclang-rt-14-dev
+# Cross compilers and QEMU: the ARM tests, and the ARM instruction counts of bench.
+CROSS_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
+            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64)
+TEST_PKGS=("${CROSS_PKGS[@]}" clang libclang-rt-14-dev
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
            dataset-fashion-mnist python3-opencv
            darknet opencv-doc facedetect  # real test images for the shipped models (tests/apps)
@@ -115,10 +120,13 @@ case "$cmd" in
     python3 scripts/test-summary.py build*/meson-logs/testlog*.json
     ;;
   bench)
-    install_missing "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}"
+    install_missing "${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}" "${CROSS_PKGS[@]}"
     setup build
-    /usr/bin/python3 bench/report.py build/bench/bnn-kernel-bench
-    /usr/bin/python3 bench/network_bench.py
+    # The ARM instruction counts run the aarch64 and Cortex-M4 builds under QEMU.
+    setup build-aarch64 --cross-file cross/aarch64-linux.ini -Dbenchmarks=disabled
+    setup build-cortex-m4 --cross-file cross/cortex-m4.ini -Dsimd=none -Dtests=disabled \
+      -Dbenchmarks=disabled -Dmcu_tests=true
+    /usr/bin/python3 bench/run_all.py "${@:2}"
     ;;
   *)
     echo "usage: $0 run|test|bench" >&2

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bnn/bnn.h"
@@ -54,6 +55,21 @@ std::vector<uint8_t> RunModelBytes(const bnn::ModelBuilder& b, const std::vector
   bnn_model_free(m);
   free(p);
   return bytes;
+}
+
+// Loads the model; "" when it loads, else the loader's message (and status).
+std::string LoadError(const bnn::ModelBuilder& b, bnn_status* status = nullptr) {
+  const std::vector<uint8_t> file = b.Finish();
+  void* p = nullptr;
+  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+  memcpy(p, file.data(), file.size());
+  bnn_model* m = nullptr;
+  const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
+  const std::string error = s == BNN_OK ? "" : bnn_last_load_error();
+  if (status) *status = s;
+  bnn_model_free(m);
+  free(p);
+  return error;
 }
 
 // The same with F32 inputs.
@@ -303,16 +319,7 @@ TEST_CASE("normalize: malformed options are refused at load", "[ops]") {
     b.Input(in);
     b.Output(out);
     b.Op(OpType::NORMALIZE, {in}, {out}, bnn::Options(o));
-    const std::vector<uint8_t> file = b.Finish();
-    void* p = nullptr;
-    REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-    memcpy(p, file.data(), file.size());
-    bnn_model* m = nullptr;
-    const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
-    const std::string error = s == BNN_OK ? "" : bnn_last_load_error();
-    bnn_model_free(m);
-    free(p);
-    return error;
+    return LoadError(b);
   };
   CHECK(load({0, 1, 2}, 3, 3, 3).empty());
   CHECK(load({0, 1, 3}, 3, 3, 3).find("channel_map[2] = 3") != std::string::npos);
@@ -356,14 +363,9 @@ TEST_CASE("a transpose of a scalar is refused at load (fuzzer regression)", "[op
   b.Output(y);
   bnn::fb::TransposeOptionsT o;
   b.Op(OpType::TRANSPOSE, {x}, {y}, bnn::Options(o));
-  const std::vector<uint8_t> file = b.Finish();
-  void* p = nullptr;
-  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-  memcpy(p, file.data(), file.size());
-  bnn_model* m = nullptr;
-  CHECK(bnn_model_load_buffer(p, file.size(), &m) == BNN_ERROR_INVALID_MODEL);
-  CHECK(std::string(bnn_last_load_error()).find("scalar") != std::string::npos);
-  free(p);
+  bnn_status s = BNN_OK;
+  CHECK(LoadError(b, &s).find("scalar") != std::string::npos);
+  CHECK(s == BNN_ERROR_INVALID_MODEL);
 }
 
 namespace {
