@@ -48,6 +48,38 @@ def section(path, heading_prefix):
     return m.group(1).strip() if m else f"(no '{heading_prefix}' section in {os.path.relpath(path, ROOT)})"
 
 
+def row(text, starts):
+    """The last cell of the markdown table row beginning with `starts`."""
+    for line in text.splitlines():
+        if line.startswith("| " + starts):
+            return line.strip().strip("|").split("|")[-1].strip()
+    return ""
+
+
+def suite_targets(out):
+    """Issue 8's targets, judged from what the three reports measured."""
+    kern = section(os.path.join(out, "kernel-benchmarks.md"), "Goals")
+    net = section(os.path.join(out, "network-benchmarks.md"), "Targets")
+    models = section(os.path.join(out, "model-benchmarks.md"), "Target")
+    stages = re.findall(r"(\d+x\d+x\d+): ([\d.]+) %", row(kern, ">= 40% of the ceiling on every stage"))
+    fp32 = re.search(r"([\d.]+)x", row(net, "at least 7x faster than PyTorch fp32 (eager"))
+    int8 = re.search(r"([\d.]+)x", row(net, "faster than PyTorch int8 (onednn, NCHW input"))
+    verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
+    rows = [
+        ["binary 3x3 convolutions at >= 60 % of the popcount ceiling (AVX3_DL)",
+         verdict(stages and min(float(v) for _, v in stages) >= 60) if stages else "not measured",
+         ", ".join(f"{k}: {v} %" for k, v in stages)],
+        ["Bi-Real-18-shaped network >= 10x faster than PyTorch fp32 (eager)",
+         verdict(float(fp32.group(1)) >= 10) if fp32 else "not measured", fp32.group(0) if fp32 else ""],
+        ["Bi-Real-18-shaped network >= 1.5x faster than PyTorch int8 (oneDNN)",
+         verdict(float(int8.group(1)) >= 1.5) if int8 else "not measured", int8.group(0) if int8 else ""],
+        ["every shipped model >= 5x faster than its float twin in PyTorch fp32",
+         "met" if "**met**" in models else "**missed**", "see below"],
+    ]
+    return ("| target (issue 8) | result | this run |\n|---|---|---|\n"
+            + "\n".join("| " + " | ".join(r) + " |" for r in rows))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: fewer rounds and runs everywhere")
@@ -108,6 +140,12 @@ def main():
         "",
         "![latency](network-latency.png)",
         "![scaling](network-scaling.png)",
+        "",
+        "## Targets of the suite",
+        "",
+        suite_targets(out),
+        "",
+        "The three reports also judge the earlier runtime issue's targets, quoted below as they wrote them.",
         "",
         "## Targets: kernels",
         "",
