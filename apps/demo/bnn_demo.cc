@@ -331,8 +331,9 @@ const std::string kVideoFace = kSampleDir + "/Megamind.avi";
 
 // A gallery of the faces that install with Debian packages, used when the
 // user has none yet: Grace Hopper (facedetect), Messi (opencv-doc) and
-// Megamind (the mean over the faces found in the first 60 frames of
-// opencv-doc's Megamind.avi; the demo then recognises him in the rest).
+// Roxanne, the woman whose face is the largest in the first 60 frames of
+// opencv-doc's Megamind.avi (the mean over them); the demo then tells her
+// from the man with glasses who fills the next scenes ("unknown").
 bool EnrollSamples(Demo* d, std::string* error) {
   struct Sample {
     const char* name;
@@ -342,7 +343,7 @@ bool EnrollSamples(Demo* d, std::string* error) {
   const Sample samples[] = {
       {"Grace Hopper", "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg", 0},
       {"Messi", kSampleDir + "/messi5.jpg", 0},
-      {"Megamind", kVideoFace, 60},
+      {"Roxanne", kVideoFace, 60},
   };
   d->gallery.dim = uint32_t(d->faces.dim());
   for (const Sample& s : samples) {
