@@ -13,7 +13,7 @@
 #   scripts/dev.sh bench  also installs the float baselines (PyTorch, OpenCV)
 #                         and the cross tools, runs the whole benchmark suite
 #                         (bench/run_all.py) and rewrites docs/benchmarks.md
-#                         and the reports it gathers (about 15 minutes);
+#                         and the reports it gathers (about 6 minutes);
 #                         `scripts/dev.sh bench --quick` is a smoke run that
 #                         writes to build/bench-quick/ instead
 # Idempotent: a second run installs nothing and rebuilds only what changed.
