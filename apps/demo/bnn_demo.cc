@@ -253,16 +253,11 @@ struct Demo {
              (mode == Mode::kBoth && !(has_objects && has_faces)));
   }
 
-  // Enrolls the largest face of `image` as `name` and saves the gallery.
-  bool Enroll(const cv::Mat& image, const std::string& name, std::string* message) {
-    std::vector<float> e;
-    if (!faces.Largest(image, &e)) {
-      *message = "no face found to enroll";
-      return false;
-    }
+  // Enrolls `embedding` as `name` and saves the gallery.
+  bool Enroll(std::vector<float> embedding, const std::string& name, std::string* message) {
     bnn_vision::Gallery next = gallery;
     next.dim = uint32_t(faces.dim());
-    bnn_vision::SetGalleryEntry(&next, name, std::move(e));
+    bnn_vision::SetGalleryEntry(&next, name, std::move(embedding));
     std::string error;
     if (!bnn_vision::SaveGallery(gallery_path, next, &error)) {
       *message = error + " (the gallery was not changed)";
@@ -453,8 +448,7 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
   bool paused = false, typing = false, quit = false;
   std::string name_buffer, status;
   double status_until = 0;
-  std::vector<float> pending_embedding;
-  cv::Mat pending_frame;
+  std::vector<float> pending_embedding;  // the face in view when e was pressed
   long n = 0;
   FrameResult r;
   auto say = [&](const std::string& m) {
@@ -524,7 +518,7 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
         std::string message;
         if (name_buffer.empty()) say("enrollment cancelled (no name)");
         else {
-          d.Enroll(pending_frame, name_buffer, &message);
+          d.Enroll(pending_embedding, name_buffer, &message);
           say(message);
         }
       } else if (k == 8 || k == 127) {
@@ -551,7 +545,6 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
       } else if (!d.faces.Largest(raw, &pending_embedding)) {
         say("no face in view to enroll");
       } else {
-        pending_frame = raw.clone();
         name_buffer.clear();
         typing = true;
         say("type a name for the face, then Enter");
