@@ -13,13 +13,11 @@ namespace bnn_vision {
 using Box = bnn_box;  // corners, score, label
 
 struct DetectorConfig {
-  int input_w = 0, input_h = 0;
-  int classes = 0;
   float score_threshold = 0.25f, iou_threshold = 0.45f;  // the model's, unless changed
 };
 
 // Checks that the model is a detector whose metadata decodes its outputs
-// (bnn_model_detector_check) and reads its settings. False with `error`
+// (bnn_model_detector_check) and reads its thresholds. False with `error`
 // naming what does not fit.
 bool ReadDetectorConfig(const bnn_model* model, DetectorConfig* config, std::string* error);
 
