@@ -167,7 +167,9 @@ void ToPixels(const bnn_model* m, const std::vector<int64_t>& nchw, std::vector<
   float mean[4] = {0, 0, 0, 0}, std[4] = {1, 1, 1, 1};
   const int n = bnn_model_normalization(m, mean, std, 4);
   const bnn_pixel_format f = bnn_model_input_pixel_format(m);
-  const int64_t bytes = f == BNN_PIXELS_GREY ? 1 : f == BNN_PIXELS_RGBA || f == BNN_PIXELS_BGRA ? 4 : 3;
+  bnn_tensor_info in;
+  bnn_model_input_info(m, 0, &in);
+  const int64_t bytes = in.dims[3];  // a pixel's bytes: the pixel input is [1, H, W, bytes]
   const bool bgr = f == BNN_PIXELS_BGR || f == BNN_PIXELS_BGRA;
   for (int64_t c = 0; c < C; ++c) {
     const float mu = n == 1 ? mean[0] : n ? mean[c] : 0.0f, sd = n == 1 ? std[0] : n ? std[c] : 1.0f;
@@ -211,10 +213,11 @@ bool CheckModel(const Graph& ref, const std::string& onnx_path, const bnn::Model
   *r = CheckResult();
   const std::string interpreter = "the converter's float interpreter";
   r->reference = interpreter + " (this build has no OpenCV)";
+  bool use_cv = false;
 #ifdef BNN_HAVE_OPENCV
   OpenCvReference cv_ref;
   std::string why;
-  bool use_cv = cv_ref.Load(onnx_path, ref, &why);
+  use_cv = cv_ref.Load(onnx_path, ref, &why);
   r->reference = use_cv ? "OpenCV DNN " CV_VERSION : interpreter + " (OpenCV DNN cannot read the model: " + why + ")";
 #else
   (void)onnx_path;
@@ -234,10 +237,8 @@ bool CheckModel(const Graph& ref, const std::string& onnx_path, const bnn::Model
     if (use_cv) {
       for (size_t o = 0; o < ref.outputs.size(); ++o) values[ref.outputs[o]] = std::move(cv_out[o]);
     }
-    if (!use_cv && !RunGraph(ref, {{ref.inputs[0], in}}, &values, error)) return false;
-#else
-    if (!RunGraph(ref, {{ref.inputs[0], in}}, &values, error)) return false;
 #endif
+    if (!use_cv && !RunGraph(ref, {{ref.inputs[0], in}}, &values, error)) return false;
     if (!pixels) Relayout(in.f.data(), it.input<float>(0), shape, true);
     if (it.Invoke() != BNN_OK) {
       *error = std::string("invoke failed: ") + it.error();
