@@ -172,11 +172,11 @@ int main(int argc, char** argv) {
       const bool pixels = t.dtype == BNN_DTYPE_U8;
       const size_t item = pixels ? t.bytes : t.bytes / sizeof(float);
       const float* src = arrays[i].data.data() + static_cast<size_t>(b) * item;
-      float* dst = static_cast<float*>(bnn_interpreter_input(it, i));
+      void* dst = bnn_interpreter_input(it, i);
       if (pixels)
-        for (size_t k = 0; k < item; ++k) static_cast<uint8_t*>(bnn_interpreter_input(it, i))[k] = uint8_t(src[k]);
+        for (size_t k = 0; k < item; ++k) static_cast<uint8_t*>(dst)[k] = uint8_t(src[k]);  // checked: 0..255
       else if (nchw && t.rank == 4)
-        Relayout(src, dst, t, true);
+        Relayout(src, static_cast<float*>(dst), t, true);
       else
         memcpy(dst, src, t.bytes);
     }
