@@ -146,10 +146,8 @@ def main():
                                 lambda calls: m4_cmd(firmware, "reference", kernel, calls)))
     else:
         log(f"{firmware} is missing (the Cortex-M4 build of scripts/dev.sh test): no Cortex-M rows")
-    text = "\n".join([
-        "| CPU (qemu) | implementation | kernel | instructions per call | binary MACs per instruction |",
-        "|---|---|---|---|---|",
-    ] + ["| " + " | ".join(r) + " |" for r in rows])
+    text = md_table(["CPU (qemu)", "implementation", "kernel", "instructions per call", "binary MACs per instruction"],
+                    rows)
     text += "\n\nKernels: " + "; ".join(f"`{k}`: {d}" for k, d in KERNELS) + f". Commit {git_commit()}.\n"
     print(text)
     if args.markdown:

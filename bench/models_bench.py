@@ -42,7 +42,7 @@ from report import build_options, compiler_version, cpu_model, git_commit, log, 
 
 TARGET_VS_FP32 = 5.0
 
-# (model file, training script, what, input shape NCHW, build() keyword arguments)
+# (model file, its training script (whose build(binary=False) is the float twin), what, input shape NCHW)
 MODELS = [
     ("models/detect/detector.bnn", "models/detect/train_detect.py", "person + raccoon detector", (1, 3, 320, 320)),
     ("models/facedet/face-detector.bnn", "models/facedet/train_facedet.py", "face detector", (1, 3, 240, 320)),
@@ -118,7 +118,6 @@ def main():
     if args.quick:
         args.rounds, args.runs = 1, 20
     import cv2
-    import numpy as np
     import torch
 
     torch.set_num_threads(1)
