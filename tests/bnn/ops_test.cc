@@ -25,17 +25,32 @@ std::vector<float> Random(size_t n, uint32_t seed) {
   return v;
 }
 
+// A builder's model loaded from a 64-byte-aligned copy of its file.
+struct LoadedModel {
+  explicit LoadedModel(const bnn::ModelBuilder& b) {
+    const std::vector<uint8_t> file = b.Finish();
+    REQUIRE(posix_memalign(&bytes, 64, file.size()) == 0);
+    memcpy(bytes, file.data(), file.size());
+    status = bnn_model_load_buffer(bytes, file.size(), &model);
+    if (status != BNN_OK) error = bnn_last_load_error();
+  }
+  ~LoadedModel() {
+    bnn_model_free(model);
+    free(bytes);
+  }
+  void* bytes = nullptr;
+  bnn_model* model = nullptr;
+  bnn_status status = BNN_OK;
+  std::string error;  // "" when it loaded
+};
+
 // Builds, loads and runs a model on the inputs' bytes; returns output 0's bytes.
 std::vector<uint8_t> RunModelBytes(const bnn::ModelBuilder& b, const std::vector<std::vector<uint8_t>>& inputs,
                                    int force_reference = 0) {
-  const std::vector<uint8_t> file = b.Finish();
-  void* p = nullptr;
-  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-  memcpy(p, file.data(), file.size());
-  bnn_model* m = nullptr;
-  const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
-  INFO(bnn_last_load_error());
-  REQUIRE(s == BNN_OK);
+  LoadedModel lm(b);
+  INFO(lm.error);
+  REQUIRE(lm.status == BNN_OK);
+  bnn_model* m = lm.model;
   bnn_interpreter_options o = bnn_interpreter_default_options();
   o.force_reference = force_reference;
   bnn_interpreter* it = nullptr;
@@ -52,24 +67,14 @@ std::vector<uint8_t> RunModelBytes(const bnn::ModelBuilder& b, const std::vector
   const uint8_t* out = static_cast<const uint8_t*>(bnn_interpreter_output(it, 0));
   std::vector<uint8_t> bytes(out, out + info.bytes);
   bnn_interpreter_free(it);
-  bnn_model_free(m);
-  free(p);
   return bytes;
 }
 
 // Loads the model; "" when it loads, else the loader's message (and status).
 std::string LoadError(const bnn::ModelBuilder& b, bnn_status* status = nullptr) {
-  const std::vector<uint8_t> file = b.Finish();
-  void* p = nullptr;
-  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-  memcpy(p, file.data(), file.size());
-  bnn_model* m = nullptr;
-  const bnn_status s = bnn_model_load_buffer(p, file.size(), &m);
-  const std::string error = s == BNN_OK ? "" : bnn_last_load_error();
-  if (status) *status = s;
-  bnn_model_free(m);
-  free(p);
-  return error;
+  LoadedModel lm(b);
+  if (status) *status = lm.status;
+  return lm.error;
 }
 
 // The same with F32 inputs.
