@@ -81,7 +81,7 @@ static size_t stack_high_water(void) {
   return (size_t)((const char*)__stack_top__ - (const char*)p);
 }
 
-static void semihost(uint32_t op, const void* arg);
+static uint32_t semihost(uint32_t op, const void* arg);
 
 /* The command line QEMU passes over semihosting
  * (-semihosting-config enable=on,arg=prog,arg=...), split at spaces into
@@ -93,11 +93,8 @@ static int command_line(char** argv) {
     char* buffer;
     uint32_t length;
   } block = {g_cmdline, sizeof g_cmdline - 1};
-  register uint32_t r0 __asm("r0") = 0x15; /* SYS_GET_CMDLINE */
-  register void* r1 __asm("r1") = &block;
-  __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  if (semihost(0x15 /* SYS_GET_CMDLINE */, &block) != 0) return 0;
   int argc = 0;
-  if (r0 != 0) return 0;
   g_cmdline[block.length < sizeof g_cmdline ? block.length : sizeof g_cmdline - 1] = 0;
   for (char* p = g_cmdline; *p && argc < MAX_ARGS;) {
     while (*p == ' ') *p++ = 0;
@@ -146,11 +143,13 @@ __attribute__((noreturn)) void reset_c(void) {
   exit(rc); /* flushes stdio; rdimon's _exit reports rc to QEMU over semihosting */
 }
 
-/* Semihosting call: BKPT 0xAB with the operation in r0 and its argument in r1. */
-static void semihost(uint32_t op, const void* arg) {
+/* Semihosting call: BKPT 0xAB with the operation in r0 and its argument in
+ * r1; returns what the host put in r0. */
+static uint32_t semihost(uint32_t op, const void* arg) {
   register uint32_t r0 __asm("r0") = op;
   register const void* r1 __asm("r1") = arg;
   __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  return r0;
 }
 
 /* Any fault or unexpected interrupt: say so and make QEMU exit with status 1
