@@ -421,7 +421,8 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
   const std::string window_name = "bnn-demo";
   cv::VideoWriter writer;
   std::string video_path, frames_dir, log_path;
-  FILE* log = json;
+  FILE* log = json;  // the caller's --json file, or this source's own log
+  std::unique_ptr<FILE, int (*)(FILE*)> own_log(nullptr, fclose);
   if (window) {
     if (src.still()) src.set_loop(true);  // an image stays on screen until quit
     cv::namedWindow(window_name, cv::WINDOW_AUTOSIZE | cv::WINDOW_GUI_NORMAL);
@@ -437,7 +438,8 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
     }
     if (!log) {
       log_path = base + ".jsonl";
-      log = fopen(log_path.c_str(), "w");
+      own_log.reset(fopen(log_path.c_str(), "w"));
+      log = own_log.get();
       if (!log) return Fail("cannot write '" + log_path + "'");
     }
   }
@@ -552,7 +554,7 @@ int RunSource(Demo& d, FrameSource& src, const Settings& s, FILE* json) {
     }
   }
   progress.Done();
-  if (log && log != json) fclose(log);
+  own_log.reset();
   if (writer.isOpened()) writer.release();
   if (n == 0) return Fail("'" + src.spec() + "' gave no frames");
   fprintf(g_messages, "bnn-demo: %s: %ld frames, median %.1f ms/frame (objects %.1f, faces %.1f, embeddings %.1f)", src.name().c_str(),
