@@ -17,9 +17,11 @@
 namespace {
 
 const char kUsage[] =
-    "usage: bnn-benchmark MODEL.bnn [--runs N] [--warmup N] [--force-reference] [--no-profile]\n"
+    "usage: bnn-benchmark MODEL.bnn [--runs N] [--warmup N] [--force-reference] [--no-profile] [--patch]\n"
     "Prints the median latency over N runs (default 50, after 5 warm-up runs), the\n"
-    "per-operator profile, peak arena and weight memory, and the kernels in use.\n";
+    "per-operator profile, peak arena and weight memory, and the kernels in use.\n"
+    "The arena is given for layer-by-layer and for patch-based execution; --patch\n"
+    "times the patch-based one.\n";
 
 double Now() {
   timespec ts;
@@ -50,7 +52,7 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::string path;
   int runs = 50, warmup = 5;
-  bool force_reference = false, profile = true;
+  bool force_reference = false, profile = true, patch = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -64,6 +66,8 @@ int main(int argc, char** argv) {
       force_reference = true;
     } else if (a == "--no-profile") {
       profile = false;
+    } else if (a == "--patch") {
+      patch = true;
     } else if (!a.empty() && a[0] != '-' && path.empty()) {
       path = a;
     } else {
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
   if (bnn_model_load_file(path.c_str(), &model) != BNN_OK) return Fail(bnn_last_load_error());
   bnn_interpreter_options options = bnn_interpreter_default_options();
   options.force_reference = force_reference;
+  options.patch_based = patch;
   bnn_interpreter* it = nullptr;
   if (bnn_interpreter_create(model, &options, &it) != BNN_OK) {
     bnn_model_free(model);
@@ -113,8 +118,24 @@ int main(int argc, char** argv) {
          lo * 1e3, hi * 1e3);
   printf("weights:        %zu bytes in the file, %zu bytes re-packed for these kernels\n",
          bnn_model_weights_bytes(model), bnn_interpreter_packed_weights_bytes(it));
-  printf("arena:          %zu bytes (peak of all intermediate tensors and scratch)\n",
-         bnn_interpreter_arena_bytes(it));
+  printf("arena:          %zu bytes (peak of all intermediate tensors and scratch)%s\n",
+         bnn_interpreter_arena_bytes(it), patch ? ", patch-based" : "");
+  // Both peaks: the plan of the other execution mode, from a second interpreter.
+  bnn_interpreter_options patched = options;
+  patched.patch_based = 1;
+  bnn_interpreter* pit = nullptr;
+  bnn_patch_info info;
+  if (bnn_interpreter_create(model, &patched, &pit) == BNN_OK) {
+    if (bnn_interpreter_patch_info(pit, &info))
+      printf("arena peaks:    %zu bytes layer by layer, %zu patch-based (operators %d-%d in %d bands of %d rows, "
+             "%.1f%% more MACs there)\n",
+             info.layer_arena_bytes, bnn_interpreter_arena_bytes(pit), info.first_op, info.last_op, info.bands,
+             info.band_rows, (info.recompute - 1.0) * 100.0);
+    else
+      printf("arena peaks:    %zu bytes layer by layer; patch-based execution would not lower it\n",
+             info.layer_arena_bytes);
+    bnn_interpreter_free(pit);
+  }
 
   if (profile) {
     // Profiled runs separately, so the timing calls do not touch the latency above.

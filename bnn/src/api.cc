@@ -1,30 +1,31 @@
 // The C API (bnn.h): argument checks and ownership; the work is in model.cc
 // and interpreter.cc.
+#include <string.h>
+
+#if !defined(BNN_NO_FILESYSTEM)
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
+#endif
 
 #include "bnn/bnn.h"
 #include "interpreter.h"
 #include "model.h"
 
-namespace bnn {
-bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* o, bnn_interpreter* it);
-void DestroyInterpreter(bnn_interpreter* it);
-void Invoke(bnn_interpreter* it);
-}  // namespace bnn
-
+using bnn::Allocator;
 using bnn::ErrorBuffer;
 using bnn::Fail;
 
 namespace {
 
+// Bare-metal builds (BNN_NO_THREADS) have one thread and no TLS support.
+#if defined(BNN_NO_THREADS)
+ErrorBuffer g_load_error;
+#else
 thread_local ErrorBuffer g_load_error;
+#endif
 
 }  // namespace
 
@@ -52,14 +53,33 @@ bnn_status FillInfo(const bnn::TensorDesc* t, bnn_tensor_info* info) {
   return BNN_OK;
 }
 
-bnn_status Finish(bnn_model* m, bnn_model** out) {
-  const bnn_status s = bnn::LoadModel(m, &g_load_error);
+bnn_status Finish(bnn_model* m, Allocator* alloc, bnn_model** out) {
+  const bnn_status s = bnn::LoadModel(m, alloc, &g_load_error);
+  m->memory_bytes = alloc->needed();
   if (s != BNN_OK) {
     bnn_model_free(m);
     return s;
   }
   *out = m;
   return BNN_OK;
+}
+
+// The model struct itself, from the heap or the front of the caller's memory.
+bnn_model* NewModel(Allocator* alloc) {
+  bnn_model* m = static_cast<bnn_model*>(alloc->Alloc(sizeof(bnn_model)));
+  if (m) m->caller_memory = alloc->is_region();
+  return m;
+}
+
+bnn_status NoModelMemory(const Allocator& alloc) {
+  if (alloc.is_region())
+    return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "the model memory has %zu bytes; a model needs at least %zu",
+                alloc.capacity(), alloc.needed());
+#if defined(BNN_NO_HEAP)
+  return Fail(&g_load_error, BNN_ERROR_UNSUPPORTED, "this build has no heap: load with bnn_model_load_static");
+#else
+  return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+#endif
 }
 
 }  // namespace
@@ -82,21 +102,47 @@ const char* bnn_status_string(bnn_status status) {
 
 const char* bnn_last_load_error(void) { return g_load_error.text; }
 
-bnn_status bnn_model_load_buffer(const void* data, size_t size, bnn_model** model) {
+namespace {
+
+bnn_status LoadBuffer(const void* data, size_t size, Allocator* alloc, bnn_model** model) {
   if (!model) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model output pointer is NULL");
   *model = nullptr;
   if (!data) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model buffer is NULL");
-  bnn_model* m = static_cast<bnn_model*>(calloc(1, sizeof(bnn_model)));
-  if (!m) return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+  bnn_model* m = NewModel(alloc);
+  if (!m) return NoModelMemory(*alloc);
   m->bytes = static_cast<const uint8_t*>(data);
   m->size = size;
-  return Finish(m, model);
+  return Finish(m, alloc, model);
 }
+
+}  // namespace
+
+bnn_status bnn_model_load_buffer(const void* data, size_t size, bnn_model** model) {
+  Allocator heap = Allocator::Heap();
+  return LoadBuffer(data, size, &heap, model);
+}
+
+bnn_status bnn_model_load_static(const void* data, size_t size, void* memory, size_t memory_bytes,
+                                 bnn_model** model) {
+  if (model) *model = nullptr;
+  if (!memory) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model memory is NULL");
+  if (reinterpret_cast<uintptr_t>(memory) % bnn::kTableAlign != 0)
+    return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model memory must be 16-byte aligned");
+  Allocator region = Allocator::Region(memory, memory_bytes);
+  return LoadBuffer(data, size, &region, model);
+}
+
+size_t bnn_model_memory_bytes(const bnn_model* m) { return m ? m->memory_bytes : 0; }
 
 bnn_status bnn_model_load_file(const char* path, bnn_model** model) {
   if (!model) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model output pointer is NULL");
   *model = nullptr;
   if (!path) return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "model path is NULL");
+#if defined(BNN_NO_FILESYSTEM) || defined(BNN_NO_HEAP)
+  return Fail(&g_load_error, BNN_ERROR_UNSUPPORTED,
+              "this build has no file system: link the model as an array (bnn-to-c) and load it with "
+              "bnn_model_load_static");
+#else
   const int fd = open(path, O_RDONLY);
   if (fd < 0) return Fail(&g_load_error, BNN_ERROR_IO, "cannot open '%s': %s", path, strerror(errno));
   struct stat st;
@@ -113,7 +159,8 @@ bnn_status bnn_model_load_file(const char* path, bnn_model** model) {
   void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return Fail(&g_load_error, BNN_ERROR_IO, "cannot map '%s': %s", path, strerror(errno));
-  bnn_model* m = static_cast<bnn_model*>(calloc(1, sizeof(bnn_model)));
+  Allocator heap = Allocator::Heap();
+  bnn_model* m = NewModel(&heap);
   if (!m) {
     munmap(p, size);
     return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -123,24 +170,29 @@ bnn_status bnn_model_load_file(const char* path, bnn_model** model) {
   m->owned = p;
   m->owned_size = size;
   m->mapped = true;
-  const bnn_status s = Finish(m, model);
+  const bnn_status s = Finish(m, &heap, model);
   if (s != BNN_OK) {
     // Name the file in the message.
     ErrorBuffer inner = g_load_error;
     Fail(&g_load_error, s, "%s: %s", path, inner.text);
   }
   return s;
+#endif
 }
 
 void bnn_model_free(bnn_model* model) {
   if (!model) return;
   bnn::FreeModelTables(model);
+#if !defined(BNN_NO_FILESYSTEM) && !defined(BNN_NO_HEAP)
   if (model->mapped) munmap(model->owned, model->owned_size);
-  free(model);
+#endif
+  if (!model->caller_memory) Allocator::Heap().Free(model);
 }
 
 int bnn_model_input_count(const bnn_model* m) { return m ? m->num_inputs : 0; }
 int bnn_model_output_count(const bnn_model* m) { return m ? m->num_outputs : 0; }
+int bnn_model_tensor_count(const bnn_model* m) { return m ? m->num_tensors : 0; }
+int bnn_model_op_count(const bnn_model* m) { return m ? m->num_ops : 0; }
 bnn_status bnn_model_input_info(const bnn_model* m, int index, bnn_tensor_info* info) {
   return FillInfo(GraphTensor(m, m ? m->inputs : nullptr, m ? m->num_inputs : 0, index), info);
 }
@@ -256,13 +308,26 @@ bnn_status bnn_interpreter_create(const bnn_model* model, const bnn_interpreter_
       return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "options.size is %zu; set it to sizeof(bnn_interpreter_options)", options->size);
     memcpy(&o, options, options->size);  // fields a smaller (older) struct lacks keep their defaults
   }
-  bnn_interpreter* it = static_cast<bnn_interpreter*>(calloc(1, sizeof(bnn_interpreter)));
-  if (!it) return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
-  const bnn_status s = bnn::CreateInterpreter(model, &o, it);
+  if (o.memory && reinterpret_cast<uintptr_t>(o.memory) % bnn::kTableAlign != 0)
+    return Fail(&g_load_error, BNN_ERROR_INVALID_ARGUMENT, "options.memory must be 16-byte aligned");
+  Allocator alloc = o.memory ? Allocator::Region(o.memory, o.memory_bytes) : Allocator::Heap();
+  bnn_interpreter* it = static_cast<bnn_interpreter*>(alloc.Alloc(sizeof(bnn_interpreter)));
+  if (!it) {
+    if (alloc.is_region())
+      return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "options.memory has %zu bytes; an interpreter needs more",
+                  o.memory_bytes);
+#if defined(BNN_NO_HEAP)
+    return Fail(&g_load_error, BNN_ERROR_UNSUPPORTED, "this build has no heap: give bnn_interpreter_options.memory");
+#else
+    return Fail(&g_load_error, BNN_ERROR_OUT_OF_MEMORY, "out of memory");
+#endif
+  }
+  it->caller_memory = alloc.is_region();
+  const bnn_status s = bnn::CreateInterpreter(model, &o, &alloc, it);
+  it->memory_bytes = alloc.needed();
   if (s != BNN_OK) {
     g_load_error = it->error;
-    bnn::DestroyInterpreter(it);
-    free(it);
+    bnn_interpreter_free(it);
     return s;
   }
   *interpreter = it;
@@ -272,7 +337,26 @@ bnn_status bnn_interpreter_create(const bnn_model* model, const bnn_interpreter_
 void bnn_interpreter_free(bnn_interpreter* it) {
   if (!it) return;
   bnn::DestroyInterpreter(it);
-  free(it);
+  if (!it->caller_memory) Allocator::Heap().Free(it);
+}
+
+size_t bnn_interpreter_memory_bytes(const bnn_interpreter* it) { return it ? it->memory_bytes : 0; }
+
+int bnn_interpreter_patch_info(const bnn_interpreter* it, bnn_patch_info* info) {
+  if (!it || it->patch.first < 0) {
+    if (info) memset(info, 0, sizeof *info);
+    if (info && it) info->layer_arena_bytes = it->layer_arena_bytes;
+    return 0;
+  }
+  if (info) {
+    info->first_op = it->patch.first;
+    info->last_op = it->patch.last;
+    info->band_rows = it->patch.band_rows;
+    info->bands = it->patch.bands;
+    info->layer_arena_bytes = it->layer_arena_bytes;
+    info->recompute = it->patch.recompute;
+  }
+  return 1;
 }
 
 const char* bnn_interpreter_error(const bnn_interpreter* it) { return it ? it->error.text : "interpreter is NULL"; }

@@ -3,7 +3,6 @@
 // nothing later can read out of bounds or run an inconsistent graph.
 #include "model.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
@@ -15,6 +14,11 @@ constexpr int kMaxTensors = 1 << 20;
 constexpr int kMaxOps = 1 << 20;
 constexpr int32_t kMaxDim = 1 << 24;
 constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 36;  // 64 GiB: beyond any real tensor
+
+// BNN_MODEL_MEMORY_BYTES (bnn.h) must hold the struct and both tables, each
+// with up to kTableAlign - 1 bytes of alignment padding, on every target.
+static_assert(sizeof(bnn_model) + 2 * (kTableAlign - 1) <= 256 && sizeof(TensorDesc) <= 96 && sizeof(OpDesc) <= 416,
+              "the model's tables outgrew BNN_MODEL_MEMORY_BYTES");
 
 const char* TensorName(const bnn_model* m, int t) { return m->tensors[t].name; }
 
@@ -81,14 +85,34 @@ bnn_status CheckContainer(bnn_model* m, ErrorBuffer* err) {
   return BNN_OK;
 }
 
-bnn_status LoadTensors(bnn_model* m, ErrorBuffer* err) {
+// The tensor and operator tables, both at once so that a caller region too
+// small is told the whole size it needs.
+bnn_status AllocateTables(bnn_model* m, Allocator* alloc, ErrorBuffer* err) {
   const auto* tensors = m->fb->tensors();
+  const auto* ops = m->fb->operators();
   if (!tensors || tensors->size() == 0) return Fail(err, BNN_ERROR_INVALID_MODEL, "the model has no tensors");
   if (tensors->size() > static_cast<uint32_t>(kMaxTensors))
-    return Fail(err, BNN_ERROR_INVALID_MODEL, "%u tensors: more than the %d allowed", tensors->size(), kMaxTensors);
+    return Fail(err, BNN_ERROR_INVALID_MODEL, "%u tensors: more than the %d allowed", static_cast<unsigned>(tensors->size()),
+                kMaxTensors);
+  if (!ops || ops->size() == 0) return Fail(err, BNN_ERROR_INVALID_MODEL, "the model has no operators");
+  if (ops->size() > static_cast<uint32_t>(kMaxOps))
+    return Fail(err, BNN_ERROR_INVALID_MODEL, "%u operators: more than the %d allowed", static_cast<unsigned>(ops->size()),
+                kMaxOps);
+  m->tensors = static_cast<TensorDesc*>(alloc->Alloc(tensors->size() * sizeof(TensorDesc)));
+  m->ops = static_cast<OpDesc*>(alloc->Alloc(ops->size() * sizeof(OpDesc)));
+  if (!m->tensors || !m->ops) {
+    if (alloc->is_region())
+      return Fail(err, BNN_ERROR_OUT_OF_MEMORY, "the model memory has %zu bytes; this model needs %zu",
+                  alloc->capacity(), alloc->needed());
+    return Fail(err, BNN_ERROR_OUT_OF_MEMORY, "out of memory for %u tensors and %u operators",
+                static_cast<unsigned>(tensors->size()), static_cast<unsigned>(ops->size()));
+  }
+  return BNN_OK;
+}
+
+bnn_status LoadTensors(bnn_model* m, ErrorBuffer* err) {
+  const auto* tensors = m->fb->tensors();
   m->num_tensors = static_cast<int>(tensors->size());
-  m->tensors = static_cast<TensorDesc*>(calloc(static_cast<size_t>(m->num_tensors), sizeof(TensorDesc)));
-  if (!m->tensors) return Fail(err, BNN_ERROR_OUT_OF_MEMORY, "out of memory for %d tensors", m->num_tensors);
   for (int i = 0; i < m->num_tensors; ++i) {
     const fb::Tensor* t = tensors->Get(static_cast<uint32_t>(i));
     TensorDesc& d = m->tensors[i];
@@ -182,12 +206,7 @@ const char* OpTypeName(int type) {
 
 bnn_status LoadOps(bnn_model* m, ErrorBuffer* err) {
   const auto* ops = m->fb->operators();
-  if (!ops || ops->size() == 0) return Fail(err, BNN_ERROR_INVALID_MODEL, "the model has no operators");
-  if (ops->size() > static_cast<uint32_t>(kMaxOps))
-    return Fail(err, BNN_ERROR_INVALID_MODEL, "%u operators: more than the %d allowed", ops->size(), kMaxOps);
   m->num_ops = static_cast<int>(ops->size());
-  m->ops = static_cast<OpDesc*>(calloc(static_cast<size_t>(m->num_ops), sizeof(OpDesc)));
-  if (!m->ops) return Fail(err, BNN_ERROR_OUT_OF_MEMORY, "out of memory for %d operators", m->num_ops);
   for (int i = 0; i < m->num_ops; ++i) {
     const fb::Operator* o = ops->Get(static_cast<uint32_t>(i));
     OpDesc& op = m->ops[i];
@@ -265,8 +284,9 @@ bnn_status PrepareContext::Fail(const char* format, ...) {
                    op_->kernel->type_name, op_->name, message);
 }
 
-bnn_status LoadModel(bnn_model* m, ErrorBuffer* err) {
+bnn_status LoadModel(bnn_model* m, Allocator* alloc, ErrorBuffer* err) {
   bnn_status s = CheckContainer(m, err);
+  if (s == BNN_OK) s = AllocateTables(m, alloc, err);
   if (s == BNN_OK) s = LoadTensors(m, err);
   if (s == BNN_OK) s = LoadGraphEnds(m, err);
   if (s == BNN_OK) s = LoadOps(m, err);
@@ -274,8 +294,11 @@ bnn_status LoadModel(bnn_model* m, ErrorBuffer* err) {
 }
 
 void FreeModelTables(bnn_model* m) {
-  free(m->tensors);
-  free(m->ops);
+  if (!m->caller_memory) {
+    Allocator heap = Allocator::Heap();
+    heap.Free(m->tensors);
+    heap.Free(m->ops);
+  }
   m->tensors = nullptr;
   m->ops = nullptr;
 }

@@ -10,6 +10,7 @@
 #include "bnn/bnn.h"
 #include "bnn/bnn_generated.h"
 #include "error.h"
+#include "memory.h"
 #include "ops/op.h"
 
 struct bnn_model;
@@ -53,6 +54,8 @@ struct bnn_model {
   void* owned;
   size_t owned_size;
   bool mapped;
+  bool caller_memory;  // this struct and its tables live in the caller's memory (bnn_model_load_static)
+  size_t memory_bytes; // of that memory, the bytes in use
 
   const uint8_t* data;  // data section
   size_t data_size;
@@ -71,8 +74,9 @@ struct bnn_model {
 namespace bnn {
 
 // Verifies `bytes` completely and builds `model` (whose byte fields the
-// caller set). On failure writes the reason to `error` and returns the status.
-bnn_status LoadModel(bnn_model* model, ErrorBuffer* error);
+// caller set), its tables from `alloc`. On failure writes the reason to
+// `error` and returns the status.
+bnn_status LoadModel(bnn_model* model, Allocator* alloc, ErrorBuffer* error);
 void FreeModelTables(bnn_model* model);
 
 }  // namespace bnn

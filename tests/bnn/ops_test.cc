@@ -11,9 +11,11 @@
 
 #include "bnn/bnn.h"
 #include "bnn/model_builder.hpp"
+#include "models.h"
 
 using bnn::fb::DataType;
 using bnn::fb::OpType;
+using bnn_test::LoadedModel;
 
 namespace {
 
@@ -25,24 +27,6 @@ std::vector<float> Random(size_t n, uint32_t seed) {
   return v;
 }
 
-// A builder's model loaded from a 64-byte-aligned copy of its file.
-struct LoadedModel {
-  explicit LoadedModel(const bnn::ModelBuilder& b) {
-    const std::vector<uint8_t> file = b.Finish();
-    REQUIRE(posix_memalign(&bytes, 64, file.size()) == 0);
-    memcpy(bytes, file.data(), file.size());
-    status = bnn_model_load_buffer(bytes, file.size(), &model);
-    if (status != BNN_OK) error = bnn_last_load_error();
-  }
-  ~LoadedModel() {
-    bnn_model_free(model);
-    free(bytes);
-  }
-  void* bytes = nullptr;
-  bnn_model* model = nullptr;
-  bnn_status status = BNN_OK;
-  std::string error;  // "" when it loaded
-};
 
 // Builds, loads and runs a model on the inputs' bytes; returns output 0's bytes.
 std::vector<uint8_t> RunModelBytes(const bnn::ModelBuilder& b, const std::vector<std::vector<uint8_t>>& inputs,

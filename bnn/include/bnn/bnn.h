@@ -61,6 +61,27 @@ bnn_status bnn_model_load_file(const char* path, bnn_model** model);
 bnn_status bnn_model_load_buffer(const void* data, size_t size, bnn_model** model);
 void bnn_model_free(bnn_model* model);
 
+/* Heap-free loading (microcontrollers; any build): the model's tables go in
+ * the caller's `memory` (16-byte aligned), which must stay valid until
+ * bnn_model_free, which then frees nothing. Too small a buffer gives
+ * BNN_ERROR_OUT_OF_MEMORY with the bytes needed in bnn_last_load_error();
+ * BNN_MODEL_MEMORY_BYTES bounds them at compile time. Builds without a heap
+ * (-Dheap=false, the Cortex-M cross files) load only this way. */
+bnn_status bnn_model_load_static(const void* data, size_t size, void* memory, size_t memory_bytes,
+                                 bnn_model** model);
+/* The bytes of memory bnn_model_load_static needs for this model (whichever
+ * way it was loaded). */
+size_t bnn_model_memory_bytes(const bnn_model* model);
+
+/* Upper bounds for static buffers, from the model's tensor, operator and
+ * graph-input counts (bnn-to-c writes them into the model's header): the
+ * runtime checks at compile time that its tables fit them, on every target.
+ * The arena (bnn_interpreter_arena_bytes) and packed weights (none with the
+ * C reference kernels) come on top of the interpreter's. */
+#define BNN_MODEL_MEMORY_BYTES(tensors, ops) (256u + 96u * (size_t)(tensors) + 416u * (size_t)(ops))
+#define BNN_INTERPRETER_MEMORY_BYTES(tensors, ops, inputs) \
+  (1024u + 64u * (size_t)(tensors) + 96u * (size_t)(ops) + 16u * (size_t)(inputs))
+
 /* Why the last bnn_model_load_* on this thread that failed did so. */
 const char* bnn_last_load_error(void);
 
@@ -93,6 +114,9 @@ typedef struct bnn_tensor_info {
 
 int bnn_model_input_count(const bnn_model* model);
 int bnn_model_output_count(const bnn_model* model);
+/* Every tensor (constants included) and every operator of the graph. */
+int bnn_model_tensor_count(const bnn_model* model);
+int bnn_model_op_count(const bnn_model* model);
 bnn_status bnn_model_input_info(const bnn_model* model, int index, bnn_tensor_info* info);
 bnn_status bnn_model_output_info(const bnn_model* model, int index, bnn_tensor_info* info);
 
@@ -164,6 +188,22 @@ typedef struct bnn_interpreter_options {
   size_t arena_bytes;   /* 64-byte aligned; NULL: the interpreter allocates it once */
   int force_reference;  /* 1: the C reference kernels, for debugging in the field */
   int profile;          /* 1: time every operator on each invoke */
+  /* 1: patch-based inference. The longest chain of row-local operators at
+   * the start of the graph (convolutions, pools, NORMALIZE, BITPACK,
+   * element-wise activations) runs band by band of output rows, recomputing
+   * the rows where windows overlap, so that its large intermediate tensors
+   * never exist whole; the chain's end and the band height are those giving
+   * the smallest arena. Outputs are bit-identical; it costs the recomputed
+   * MACs (bnn_interpreter_patch_info). Nothing changes when it would not
+   * lower the arena. */
+  int patch_based;
+  /* Optional caller memory (16-byte aligned) for the interpreter itself,
+   * its tables, planning temporaries, packed weights and, when `arena` is
+   * NULL, the arena: with it, creation calls no allocator at all and
+   * bnn_interpreter_free frees nothing. Too small: BNN_ERROR_OUT_OF_MEMORY
+   * with the bytes needed. */
+  void* memory;
+  size_t memory_bytes;
 } bnn_interpreter_options;
 
 /* Options with every default (size filled in). */
@@ -179,6 +219,21 @@ const char* bnn_interpreter_error(const bnn_interpreter* interpreter);
 size_t bnn_interpreter_arena_bytes(const bnn_interpreter* interpreter);
 /* Bytes of weights re-packed for the selected kernels (persistent). */
 size_t bnn_interpreter_packed_weights_bytes(const bnn_interpreter* interpreter);
+/* The bytes options.memory needs for this model and these options (an upper
+ * bound when the interpreter was made on the heap). */
+size_t bnn_interpreter_memory_bytes(const bnn_interpreter* interpreter);
+
+/* Patch-based inference (options.patch_based): returns 1 and fills `info`
+ * when a stage runs in bands, 0 otherwise (layer_arena_bytes still set). */
+typedef struct bnn_patch_info {
+  int first_op, last_op;    /* operators run band by band */
+  int band_rows, bands;     /* output rows of last_op per band, and the bands */
+  size_t layer_arena_bytes; /* the arena layer-by-layer execution needs */
+  double recompute;         /* MACs run in the stage / MACs of the stage run layer by layer (above 1
+                               from overlapping windows; below when whole-layer execution computes
+                               rows nothing reads) */
+} bnn_patch_info;
+int bnn_interpreter_patch_info(const bnn_interpreter* interpreter, bnn_patch_info* info);
 /* "AVX3_DL", "NEON", "reference", ... */
 const char* bnn_interpreter_kernels(const bnn_interpreter* interpreter);
 

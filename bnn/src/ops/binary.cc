@@ -54,6 +54,17 @@ void BConvEval(const EvalContext& ctx) {
   ctx.kernels->bconv2d(&p.shape, ctx.in<const bnn_word>(0), weights, &p.transform, ctx.out<void>(0), ctx.scratch);
 }
 
+bool BConvBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  return ConvBandRows(Params<BConvParams>(op).shape, out0, out1, in0, in1);
+}
+
+void BConvEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const BConvParams& p = Params<BConvParams>(*ctx.op);
+  const bnn_conv_shape s = ConvBandShape(p.shape, band);
+  ctx.kernels->bconv2d(&s, static_cast<const bnn_word*>(band.in), ctx.persistent ? ctx.persistent : p.weights,
+                       &p.transform, band.out, ctx.scratch);
+}
+
 // ---- BFULLY_CONNECTED -------------------------------------------------------
 
 struct BFcParams {
@@ -113,12 +124,22 @@ void BMaxPoolEval(const EvalContext& ctx) {
   ctx.kernels->bmaxpool(&Params<bnn_pool_shape>(*ctx.op), ctx.in<const bnn_word>(0), ctx.out<bnn_word>(0));
 }
 
+bool BMaxPoolBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  return PoolBandRows(Params<bnn_pool_shape>(op), out0, out1, in0, in1);
+}
+
+void BMaxPoolEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const bnn_pool_shape s = PoolBandShape(Params<bnn_pool_shape>(*ctx.op), band);
+  ctx.kernels->bmaxpool(&s, static_cast<const bnn_word*>(band.in), static_cast<bnn_word*>(band.out));
+}
+
 // ---- BITPACK ------------------------------------------------------------------
 // x F32 or S8 [..., C] -> BITS [..., C]. Optional input 1 (F32 input only):
 // per-channel thresholds F32 [C] (x < threshold is -1), e.g. ReActNet's RSign.
 
 struct BitpackParams {
   size_t rows, channels;
+  size_t rows_per_line;  // rows (pixels) in one line of a 4-D input (dims[2]): bands of lines
   const float* threshold;
   int8_t zero_point;
   bool s8;
@@ -136,6 +157,7 @@ bnn_status BitpackPrepare(PrepareContext& ctx) {
   if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
   p->channels = static_cast<size_t>(x->dims[x->rank - 1]);
   p->rows = Elements(*x) / p->channels;
+  p->rows_per_line = x->rank == 4 && x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) : 0;
   p->s8 = x->dtype == BNN_DTYPE_S8;
   p->zero_point = static_cast<int8_t>(x->zero_point);
   p->threshold = nullptr;
@@ -147,19 +169,37 @@ bnn_status BitpackPrepare(PrepareContext& ctx) {
   return BNN_OK;
 }
 
+void RunBitpack(const EvalContext& ctx, const BitpackParams& p, const void* in, size_t rows, void* out) {
+  if (p.s8)
+    ctx.kernels->bitpack_s8(static_cast<const int8_t*>(in), rows, p.channels, p.zero_point, static_cast<bnn_word*>(out));
+  else
+    ctx.kernels->bitpack_f32(static_cast<const float*>(in), rows, p.channels, p.threshold, static_cast<bnn_word*>(out));
+}
+
 void BitpackEval(const EvalContext& ctx) {
   const BitpackParams& p = Params<BitpackParams>(*ctx.op);
-  if (p.s8)
-    ctx.kernels->bitpack_s8(ctx.in<const int8_t>(0), p.rows, p.channels, p.zero_point, ctx.out<bnn_word>(0));
-  else
-    ctx.kernels->bitpack_f32(ctx.in<const float>(0), p.rows, p.channels, p.threshold, ctx.out<bnn_word>(0));
+  RunBitpack(ctx, p, ctx.in<const void>(0), p.rows, ctx.out<void>(0));
+}
+
+bool BitpackBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  *in0 = out0;
+  *in1 = out1;
+  return Params<BitpackParams>(op).rows_per_line != 0 && out1 > out0;
+}
+
+void BitpackEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const BitpackParams& p = Params<BitpackParams>(*ctx.op);
+  RunBitpack(ctx, p, band.in, static_cast<size_t>(band.out1 - band.out0) * p.rows_per_line, band.out);
 }
 
 }  // namespace
 
-extern const OpKernel kBConv2D = {"BCONV2D", BConvPrepare, BConvMemory, BConvInit, BConvEval};
-extern const OpKernel kBFullyConnected = {"BFULLY_CONNECTED", BFcPrepare, BFcMemory, BFcInit, BFcEval};
-extern const OpKernel kBMaxPool2D = {"BMAXPOOL2D", BMaxPoolPrepare, nullptr, nullptr, BMaxPoolEval};
-extern const OpKernel kBitpack = {"BITPACK", BitpackPrepare, nullptr, nullptr, BitpackEval};
+extern const OpKernel kBConv2D = {"BCONV2D", BConvPrepare, BConvMemory, BConvInit, BConvEval, BConvBandRows,
+                                   BConvEvalBand};
+extern const OpKernel kBFullyConnected = {"BFULLY_CONNECTED", BFcPrepare, BFcMemory, BFcInit, BFcEval, nullptr, nullptr};
+extern const OpKernel kBMaxPool2D = {"BMAXPOOL2D", BMaxPoolPrepare, nullptr, nullptr, BMaxPoolEval, BMaxPoolBandRows,
+                                      BMaxPoolEvalBand};
+extern const OpKernel kBitpack = {"BITPACK", BitpackPrepare, nullptr, nullptr, BitpackEval, BitpackBandRows,
+                                  BitpackEvalBand};
 
 }  // namespace bnn

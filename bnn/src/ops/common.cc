@@ -232,4 +232,49 @@ bnn_status ActivationRange(PrepareContext& ctx, fb::Activation a, float clip_min
   return ctx.Fail("unknown activation %d", static_cast<int>(a));
 }
 
+bool WindowBandRows(uint32_t in_h, uint32_t pad_top, uint32_t extent, uint32_t stride, int out0, int out1, int* in0,
+                    int* in1) {
+  const int64_t first = int64_t{out0} * stride - pad_top;
+  const int64_t end = int64_t{out1 - 1} * stride - pad_top + extent;
+  *in0 = static_cast<int>(first < 0 ? 0 : first);
+  *in1 = static_cast<int>(end > in_h ? in_h : end);
+  return out1 > out0 && *in1 > *in0;
+}
+
+namespace {
+
+// Padding above and below the band's input rows for output rows [out0, out1).
+void BandPadding(uint32_t pad_top, uint32_t extent, uint32_t stride, const RowBand& b, uint32_t* top,
+                 uint32_t* bottom) {
+  const int64_t first = int64_t{b.out0} * stride - pad_top;
+  const int64_t end = int64_t{b.out1 - 1} * stride - pad_top + extent;
+  *top = static_cast<uint32_t>(b.in0 - first);
+  *bottom = static_cast<uint32_t>(end - b.in1);
+}
+
+}  // namespace
+
+bool ConvBandRows(const bnn_conv_shape& s, int out0, int out1, int* in0, int* in1) {
+  const uint32_t extent = (s.kernel_h - 1) * s.dilation_h + 1;
+  return s.batch == 1 && WindowBandRows(s.in_h, s.pad_top, extent, s.stride_h, out0, out1, in0, in1);
+}
+
+bnn_conv_shape ConvBandShape(const bnn_conv_shape& s, const RowBand& band) {
+  bnn_conv_shape b = s;
+  b.in_h = static_cast<uint32_t>(band.in1 - band.in0);
+  BandPadding(s.pad_top, (s.kernel_h - 1) * s.dilation_h + 1, s.stride_h, band, &b.pad_top, &b.pad_bottom);
+  return b;
+}
+
+bool PoolBandRows(const bnn_pool_shape& s, int out0, int out1, int* in0, int* in1) {
+  return s.batch == 1 && WindowBandRows(s.in_h, s.pad_top, s.pool_h, s.stride_h, out0, out1, in0, in1);
+}
+
+bnn_pool_shape PoolBandShape(const bnn_pool_shape& s, const RowBand& band) {
+  bnn_pool_shape b = s;
+  b.in_h = static_cast<uint32_t>(band.in1 - band.in0);
+  BandPadding(s.pad_top, s.pool_h, s.stride_h, band, &b.pad_top, &b.pad_bottom);
+  return b;
+}
+
 }  // namespace bnn

@@ -48,4 +48,18 @@ bnn_status ActivationRange(PrepareContext& ctx, fb::Activation a, float clip_min
 
 const char* DtypeName(int dtype);
 
+// ---- Bands of rows (patch-based inference) ------------------------------------
+// A window of `extent` rows (kernel or pool, dilation included) every
+// `stride` rows, starting `pad_top` rows above the input of `in_h` rows:
+// output rows [out0, out1) read input rows [*in0, *in1), clipped to the input.
+// False when that is no row at all.
+bool WindowBandRows(uint32_t in_h, uint32_t pad_top, uint32_t extent, uint32_t stride, int out0, int out1, int* in0,
+                    int* in1);
+// The shape of the band: batch 1, in_h the band's rows, and the vertical
+// padding that keeps every window where it was.
+bnn_conv_shape ConvBandShape(const bnn_conv_shape& s, const RowBand& band);
+bnn_pool_shape PoolBandShape(const bnn_pool_shape& s, const RowBand& band);
+bool ConvBandRows(const bnn_conv_shape& s, int out0, int out1, int* in0, int* in1);
+bool PoolBandRows(const bnn_pool_shape& s, int out0, int out1, int* in0, int* in1);
+
 }  // namespace bnn

@@ -15,6 +15,7 @@ struct UnaryParams {
   float a, b;            // CLIP: [a, b]; LEAKY_RELU: alpha = a
   const float* slope;    // PRELU: [channels] (or 1 shared)
   size_t slope_count;
+  size_t line;           // elements in one row (dims[2] x dims[3]) of a batch-1 4-D tensor, else 0: bands
 };
 
 bnn_status UnaryShape(PrepareContext& ctx, UnaryParams* p) {
@@ -25,15 +26,27 @@ bnn_status UnaryShape(PrepareContext& ctx, UnaryParams* p) {
   if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
   p->count = Elements(*x);
   p->channels = x->rank ? static_cast<size_t>(x->dims[x->rank - 1]) : 1;
+  p->line = x->rank == 4 && x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) * static_cast<size_t>(x->dims[3]) : 0;
   return BNN_OK;
 }
 
+// Element-wise operators map each row to itself.
+bool UnaryBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  *in0 = out0;
+  *in1 = out1;
+  return Params<UnaryParams>(op).line != 0 && out1 > out0;
+}
+
 bnn_status ReluPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
+void Relu(const float* x, size_t count, float* y) {
+  for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
 void ReluEval(const EvalContext& ctx) {
-  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
-  const float* x = ctx.in<const float>(0);
-  float* y = ctx.out<float>(0);
-  for (size_t i = 0; i < p.count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  Relu(ctx.in<const float>(0), Params<UnaryParams>(*ctx.op).count, ctx.out<float>(0));
+}
+void ReluEvalBand(const EvalContext& ctx, const RowBand& b) {
+  Relu(static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * Params<UnaryParams>(*ctx.op).line,
+       static_cast<float*>(b.out));
 }
 
 bnn_status ClipPrepare(PrepareContext& ctx) {
@@ -82,16 +95,22 @@ bnn_status PReluPrepare(PrepareContext& ctx) {
   p->slope = static_cast<const float*>(slope->constant);
   return BNN_OK;
 }
-void PReluEval(const EvalContext& ctx) {
-  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
-  const float* x = ctx.in<const float>(0);
-  float* y = ctx.out<float>(0);
+// `count` is a whole number of pixels.
+void PRelu(const UnaryParams& p, const float* x, size_t count, float* y) {
   if (p.slope_count == 1) {
-    for (size_t i = 0; i < p.count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.slope[0] : x[i];
+    for (size_t i = 0; i < count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.slope[0] : x[i];
     return;
   }
-  for (size_t i = 0; i < p.count; i += p.channels)
+  for (size_t i = 0; i < count; i += p.channels)
     for (size_t c = 0; c < p.channels; ++c) y[i + c] = x[i + c] < 0.0f ? x[i + c] * p.slope[c] : x[i + c];
+}
+void PReluEval(const EvalContext& ctx) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  PRelu(p, ctx.in<const float>(0), p.count, ctx.out<float>(0));
+}
+void PReluEvalBand(const EvalContext& ctx, const RowBand& b) {
+  const UnaryParams& p = Params<UnaryParams>(*ctx.op);
+  PRelu(p, static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line, static_cast<float*>(b.out));
 }
 
 bnn_status SigmoidPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
@@ -233,6 +252,7 @@ constexpr int kMaxNormalizeChannels = 4;
 
 struct NormalizeParams {
   size_t pixels;
+  size_t line_pixels;  // pixels in one row of a batch-1 input, else 0: bands
   int in_channels, out_channels;
   int channel_map[kMaxNormalizeChannels];
   float scale[kMaxNormalizeChannels], bias[kMaxNormalizeChannels];
@@ -255,6 +275,7 @@ bnn_status NormalizePrepare(PrepareContext& ctx) {
   if (x->dims[3] < 1 || x->dims[3] > kMaxNormalizeChannels)
     return ctx.Fail("'%s' has %d channels (NORMALIZE reads 1 to %d)", x->name, x->dims[3], kMaxNormalizeChannels);
   p->pixels = Elements(*x) / static_cast<size_t>(x->dims[3]);
+  p->line_pixels = x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) : 0;
   p->in_channels = x->dims[3];
   p->out_channels = out_c;
   for (int c = 0; c < out_c; ++c) {
@@ -268,27 +289,39 @@ bnn_status NormalizePrepare(PrepareContext& ctx) {
   return BNN_OK;
 }
 
+void Normalize(const NormalizeParams& p, const uint8_t* x, size_t pixels, float* y) {
+  const size_t ic = static_cast<size_t>(p.in_channels), oc = static_cast<size_t>(p.out_channels);
+  for (size_t i = 0; i < pixels; ++i, x += ic, y += oc)
+    for (size_t c = 0; c < oc; ++c) y[c] = static_cast<float>(x[p.channel_map[c]]) * p.scale[c] + p.bias[c];
+}
 void NormalizeEval(const EvalContext& ctx) {
   const NormalizeParams& p = Params<NormalizeParams>(*ctx.op);
-  const uint8_t* x = ctx.in<const uint8_t>(0);
-  float* y = ctx.out<float>(0);
-  const size_t ic = static_cast<size_t>(p.in_channels), oc = static_cast<size_t>(p.out_channels);
-  for (size_t i = 0; i < p.pixels; ++i, x += ic, y += oc)
-    for (size_t c = 0; c < oc; ++c) y[c] = static_cast<float>(x[p.channel_map[c]]) * p.scale[c] + p.bias[c];
+  Normalize(p, ctx.in<const uint8_t>(0), p.pixels, ctx.out<float>(0));
+}
+bool NormalizeBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  *in0 = out0;
+  *in1 = out1;
+  return Params<NormalizeParams>(op).line_pixels != 0 && out1 > out0;
+}
+void NormalizeEvalBand(const EvalContext& ctx, const RowBand& b) {
+  const NormalizeParams& p = Params<NormalizeParams>(*ctx.op);
+  Normalize(p, static_cast<const uint8_t*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line_pixels,
+            static_cast<float*>(b.out));
 }
 
 }  // namespace
 
-extern const OpKernel kRelu = {"RELU", ReluPrepare, nullptr, nullptr, ReluEval};
-extern const OpKernel kClip = {"CLIP", ClipPrepare, nullptr, nullptr, ClipEval};
-extern const OpKernel kLeakyRelu = {"LEAKY_RELU", LeakyReluPrepare, nullptr, nullptr, LeakyReluEval};
-extern const OpKernel kPRelu = {"PRELU", PReluPrepare, nullptr, nullptr, PReluEval};
-extern const OpKernel kSigmoid = {"SIGMOID", SigmoidPrepare, nullptr, nullptr, SigmoidEval};
-extern const OpKernel kSoftmax = {"SOFTMAX", SoftmaxPrepare, nullptr, nullptr, SoftmaxEval};
-extern const OpKernel kAdd = {"ADD", BinaryPrepare, nullptr, nullptr, BinaryEval<false>};
-extern const OpKernel kMul = {"MUL", BinaryPrepare, nullptr, nullptr, BinaryEval<true>};
-extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval};
-extern const OpKernel kDequantize = {"DEQUANTIZE", DequantizePrepare, nullptr, nullptr, DequantizeEval};
-extern const OpKernel kNormalize = {"NORMALIZE", NormalizePrepare, nullptr, nullptr, NormalizeEval};
+extern const OpKernel kRelu = {"RELU", ReluPrepare, nullptr, nullptr, ReluEval, UnaryBandRows, ReluEvalBand};
+extern const OpKernel kClip = {"CLIP", ClipPrepare, nullptr, nullptr, ClipEval, nullptr, nullptr};
+extern const OpKernel kLeakyRelu = {"LEAKY_RELU", LeakyReluPrepare, nullptr, nullptr, LeakyReluEval, nullptr, nullptr};
+extern const OpKernel kPRelu = {"PRELU", PReluPrepare, nullptr, nullptr, PReluEval, UnaryBandRows, PReluEvalBand};
+extern const OpKernel kSigmoid = {"SIGMOID", SigmoidPrepare, nullptr, nullptr, SigmoidEval, nullptr, nullptr};
+extern const OpKernel kSoftmax = {"SOFTMAX", SoftmaxPrepare, nullptr, nullptr, SoftmaxEval, nullptr, nullptr};
+extern const OpKernel kAdd = {"ADD", BinaryPrepare, nullptr, nullptr, BinaryEval<false>, nullptr, nullptr};
+extern const OpKernel kMul = {"MUL", BinaryPrepare, nullptr, nullptr, BinaryEval<true>, nullptr, nullptr};
+extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval, nullptr, nullptr};
+extern const OpKernel kDequantize = {"DEQUANTIZE", DequantizePrepare, nullptr, nullptr, DequantizeEval, nullptr, nullptr};
+extern const OpKernel kNormalize = {"NORMALIZE", NormalizePrepare, nullptr, nullptr, NormalizeEval, NormalizeBandRows,
+                                    NormalizeEvalBand};
 
 }  // namespace bnn

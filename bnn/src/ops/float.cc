@@ -84,14 +84,27 @@ void FConvInit(const OpDesc& op, const bnn_kernel_table* k, void* persistent) {
   if (persistent) k->fconv2d_pack_weights(&p.shape, p.weights, persistent);
 }
 
-void FConvEval(const EvalContext& ctx) {
-  const FConvParams& p = Params<FConvParams>(*ctx.op);
+void RunFConv(const EvalContext& ctx, const FConvParams& p, const bnn_conv_shape& shape, const void* in, void* out) {
   if (p.int8) {
-    bnn_iconv2d_ref(&p.shape, ctx.in<const int8_t>(0), p.zero_point, p.weights_s8, &p.transform, ctx.out<void>(0));
+    bnn_iconv2d_ref(&shape, static_cast<const int8_t*>(in), p.zero_point, p.weights_s8, &p.transform, out);
     return;
   }
-  ctx.kernels->fconv2d(&p.shape, ctx.in<const float>(0), ctx.persistent ? ctx.persistent : p.weights, p.bias, p.lo,
-                       p.hi, ctx.out<float>(0), ctx.scratch);
+  ctx.kernels->fconv2d(&shape, static_cast<const float*>(in), ctx.persistent ? ctx.persistent : p.weights, p.bias,
+                       p.lo, p.hi, static_cast<float*>(out), ctx.scratch);
+}
+
+void FConvEval(const EvalContext& ctx) {
+  const FConvParams& p = Params<FConvParams>(*ctx.op);
+  RunFConv(ctx, p, p.shape, ctx.in<const void>(0), ctx.out<void>(0));
+}
+
+bool FConvBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  return ConvBandRows(Params<FConvParams>(op).shape, out0, out1, in0, in1);
+}
+
+void FConvEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const FConvParams& p = Params<FConvParams>(*ctx.op);
+  RunFConv(ctx, p, ConvBandShape(p.shape, band), band.in, band.out);
 }
 
 // ---- FULLY_CONNECTED ---------------------------------------------------------------
@@ -177,13 +190,32 @@ void AvgPoolEval(const EvalContext& ctx) {
   ctx.kernels->avgpool_f32(&p.shape, ctx.in<const float>(0), p.count_include_pad, ctx.out<float>(0));
 }
 
+bool PoolBandRowsOf(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  return PoolBandRows(Params<PoolParams>(op).shape, out0, out1, in0, in1);
+}
+
+void MaxPoolEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const bnn_pool_shape s = PoolBandShape(Params<PoolParams>(*ctx.op).shape, band);
+  ctx.kernels->maxpool_f32(&s, static_cast<const float*>(band.in), static_cast<float*>(band.out));
+}
+
+void AvgPoolEvalBand(const EvalContext& ctx, const RowBand& band) {
+  const PoolParams& p = Params<PoolParams>(*ctx.op);
+  const bnn_pool_shape s = PoolBandShape(p.shape, band);
+  ctx.kernels->avgpool_f32(&s, static_cast<const float*>(band.in), p.count_include_pad, static_cast<float*>(band.out));
+}
+
 }  // namespace
 
-extern const OpKernel kConv2D = {"CONV2D", FConvPrepare, FConvMemory, FConvInit, FConvEval};
-extern const OpKernel kDepthwiseConv2D = {"DEPTHWISE_CONV2D", DepthwisePrepare, FConvMemory, FConvInit, FConvEval};
-extern const OpKernel kFullyConnected = {"FULLY_CONNECTED", FcPrepare, FcMemory, FcInit, FcEval};
-extern const OpKernel kMaxPool2D = {"MAXPOOL2D", MaxPoolPrepare, nullptr, nullptr, MaxPoolEval};
-extern const OpKernel kAvgPool2D = {"AVGPOOL2D", AvgPoolPrepare, nullptr, nullptr, AvgPoolEval};
-extern const OpKernel kGlobalAvgPool = {"GLOBAL_AVGPOOL", GlobalAvgPoolPrepare, nullptr, nullptr, AvgPoolEval};
+extern const OpKernel kConv2D = {"CONV2D", FConvPrepare, FConvMemory, FConvInit, FConvEval, FConvBandRows,
+                                  FConvEvalBand};
+extern const OpKernel kDepthwiseConv2D = {"DEPTHWISE_CONV2D", DepthwisePrepare, FConvMemory, FConvInit, FConvEval,
+                                          FConvBandRows, FConvEvalBand};
+extern const OpKernel kFullyConnected = {"FULLY_CONNECTED", FcPrepare, FcMemory, FcInit, FcEval, nullptr, nullptr};
+extern const OpKernel kMaxPool2D = {"MAXPOOL2D", MaxPoolPrepare, nullptr, nullptr, MaxPoolEval, PoolBandRowsOf,
+                                     MaxPoolEvalBand};
+extern const OpKernel kAvgPool2D = {"AVGPOOL2D", AvgPoolPrepare, nullptr, nullptr, AvgPoolEval, PoolBandRowsOf,
+                                    AvgPoolEvalBand};
+extern const OpKernel kGlobalAvgPool = {"GLOBAL_AVGPOOL", GlobalAvgPoolPrepare, nullptr, nullptr, AvgPoolEval, nullptr, nullptr};
 
 }  // namespace bnn

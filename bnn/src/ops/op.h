@@ -4,6 +4,10 @@
 //            scratch bytes for the chosen kernels;
 //   init     at interpreter creation: fill the persistent memory;
 //   eval     at invoke: run; never fails, never allocates.
+// Row-local operators (NHWC, batch 1, one activation input whose output rows
+// depend on a band of its rows) also give band_rows and eval_band, so that
+// the interpreter can run a chain of them band by band (patch-based
+// inference, interpreter.cc) with bit-identical results.
 #pragma once
 
 #include <stddef.h>
@@ -61,12 +65,29 @@ struct EvalContext {
   T* out(int i) const;
 };
 
+// A band of rows (dimension 1 of NHWC): `in` holds input rows [in0, in1)
+// and `out` receives output rows [out0, out1), each buffer starting at its
+// first row.
+struct RowBand {
+  const void* in;
+  int in0, in1;
+  void* out;
+  int out0, out1;
+};
+
 struct OpKernel {
   const char* type_name;
   bnn_status (*prepare)(PrepareContext& ctx);
   MemoryRequest (*memory)(const OpDesc& op, const bnn_kernel_table* kernels);  // optional
   void (*init)(const OpDesc& op, const bnn_kernel_table* kernels, void* persistent);  // optional
   void (*eval)(const EvalContext& ctx);
+  // Row-local operators only (both or neither): the input rows [*in0, *in1)
+  // that output rows [out0, out1) read (clipped to the input: rows outside
+  // it are padding), and eval on such a band. band_rows returns false when
+  // this operator cannot run in bands (batch > 1, or the band would read no
+  // input row).
+  bool (*band_rows)(const OpDesc& op, int out0, int out1, int* in0, int* in1);
+  void (*eval_band)(const EvalContext& ctx, const RowBand& band);
 };
 
 // The kernel for an fb::OpType value, or nullptr when this build has none.

@@ -268,10 +268,10 @@ void ResizeEval(const EvalContext& ctx) {
 
 }  // namespace
 
-extern const OpKernel kReshape = {"RESHAPE", ReshapePrepare, nullptr, nullptr, ReshapeEval};
-extern const OpKernel kConcat = {"CONCAT", ConcatPrepare, nullptr, nullptr, ConcatEval};
-extern const OpKernel kTranspose = {"TRANSPOSE", TransposePrepare, nullptr, nullptr, TransposeEval};
-extern const OpKernel kPad = {"PAD", PadPrepare, nullptr, nullptr, PadEval};
-extern const OpKernel kResize = {"RESIZE", ResizePrepare, nullptr, nullptr, ResizeEval};
+extern const OpKernel kReshape = {"RESHAPE", ReshapePrepare, nullptr, nullptr, ReshapeEval, nullptr, nullptr};
+extern const OpKernel kConcat = {"CONCAT", ConcatPrepare, nullptr, nullptr, ConcatEval, nullptr, nullptr};
+extern const OpKernel kTranspose = {"TRANSPOSE", TransposePrepare, nullptr, nullptr, TransposeEval, nullptr, nullptr};
+extern const OpKernel kPad = {"PAD", PadPrepare, nullptr, nullptr, PadEval, nullptr, nullptr};
+extern const OpKernel kResize = {"RESIZE", ResizePrepare, nullptr, nullptr, ResizeEval, nullptr, nullptr};
 
 }  // namespace bnn
