@@ -6,8 +6,9 @@
 #                         sample videos, headless, output in build/demo/)
 #   scripts/dev.sh test   runs every test: native (every x86 SIMD target this
 #                         CPU has), aarch64 under qemu (SVE/SVE2 and NEON-only
-#                         CPUs), armv7 NEON under qemu, the C reference on a
-#                         Cortex-M4 under qemu-system-arm, everything again
+#                         CPUs), armv7 NEON under qemu, the runtime and the
+#                         firmware example on Cortex-M4 and Cortex-M7 under
+#                         qemu-system-arm, everything again
 #                         under ASan+UBSan, and a bounded libFuzzer run over
 #                         the model loader; ends with "N passed, N failed".
 #   scripts/dev.sh bench  also installs the float baselines (PyTorch, OpenCV)
@@ -26,7 +27,7 @@ BUILD_PKGS=(meson ninja-build pkg-config g++ python3 libhwy-dev catch2 libbenchm
             libflatbuffers-dev flatbuffers-compiler libonnx-dev libprotobuf-dev libopencv-dev)
 # Cross compilers and QEMU: the ARM tests, and the ARM instruction counts of bench.
 CROSS_PKGS=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user gcc-arm-none-eabi
-            libnewlib-arm-none-eabi qemu-system-arm libhwy-dev:arm64)
+            libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm libhwy-dev:arm64)
 TEST_PKGS=("${CROSS_PKGS[@]}" clang libclang-rt-14-dev
            libonnx-testdata python3-onnx python3-numpy python3-torch python3-pytest
            dataset-fashion-mnist python3-opencv
@@ -73,6 +74,13 @@ setup() {
   ninja -C "$dir"
 }
 
+# setup_mcu CPU: the bare-metal build for cross/CPU.ini (runtime, firmware
+# example, its tests against the desktop build's bnn-run).
+setup_mcu() {
+  setup "build-$1" --cross-file "cross/$1.ini" -Dtests=disabled -Dbenchmarks=disabled \
+    -Dmcu_tests=true -Ddesktop_build="$PWD/build"
+}
+
 # run_tests DIR LOGBASE [env...]: meson test with its own log name.
 run_tests() {
   local dir=$1 logbase=$2; shift 2
@@ -107,9 +115,10 @@ case "$cmd" in
     run_tests build-aarch64 testlog-neon QEMU_CPU=cortex-a72 BNN_EXPECT_TARGETS=NEON
     setup build-armv7 --cross-file cross/armv7-linux.ini -Dsimd=static -Dbenchmarks=disabled
     run_tests build-armv7 testlog BNN_EXPECT_TARGETS=NEON
-    setup build-cortex-m4 --cross-file cross/cortex-m4.ini -Dsimd=none -Dtests=disabled \
-      -Dbenchmarks=disabled -Dmcu_tests=true
-    run_tests build-cortex-m4 testlog
+    for cpu in cortex-m4 cortex-m7; do
+      setup_mcu "$cpu"
+      run_tests "build-$cpu" testlog
+    done
     # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
     setup build-asan "${SANITIZE[@]}" -Dbenchmarks=disabled
     run_tests build-asan testlog
@@ -124,8 +133,8 @@ case "$cmd" in
     setup build
     # The ARM instruction counts run the aarch64 and Cortex-M4 builds under QEMU.
     setup build-aarch64 --cross-file cross/aarch64-linux.ini -Dbenchmarks=disabled
-    setup build-cortex-m4 --cross-file cross/cortex-m4.ini -Dsimd=none -Dtests=disabled \
-      -Dbenchmarks=disabled -Dmcu_tests=true
+    setup_mcu cortex-m4
+    setup_mcu cortex-m7
     /usr/bin/python3 bench/run_all.py "${@:2}"
     ;;
   *)

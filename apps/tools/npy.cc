@@ -30,23 +30,6 @@ std::string NpyBytes(const Array& a) {
   return bytes;
 }
 
-bool WriteFile(const std::string& path, const std::string& bytes, std::string* error) {
-  // Write beside the target and rename: an interrupted run never leaves a
-  // half-written file under the real name.
-  const std::string tmp = path + ".tmp";
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (!f) {
-    *error = "cannot create " + tmp + ": " + strerror(errno);
-    return false;
-  }
-  const bool ok = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  if (fclose(f) != 0 || !ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "cannot write " + path + ": " + strerror(errno);
-    remove(tmp.c_str());
-    return false;
-  }
-  return true;
-}
 
 // Value of `key` in the header dict, up to the next ',' or '}' (or ')' + 1 for tuples).
 bool DictValue(const std::string& dict, const std::string& key, std::string* value) {
@@ -69,6 +52,24 @@ bool DictValue(const std::string& dict, const std::string& key, std::string* val
 }
 
 }  // namespace
+
+bool WriteFile(const std::string& path, const std::string& bytes, std::string* error) {
+  // Write beside the target and rename: an interrupted run never leaves a
+  // half-written file under the real name.
+  const std::string tmp = path + ".tmp";
+  FILE* f = fopen(tmp.c_str(), "wb");
+  if (!f) {
+    *error = "cannot create " + tmp + ": " + strerror(errno);
+    return false;
+  }
+  const bool ok = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (fclose(f) != 0 || !ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = "cannot write " + path + ": " + strerror(errno);
+    remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
 
 bool ReadNpy(const std::string& path, Array* a, std::string* error) {
   FILE* f = fopen(path.c_str(), "rb");

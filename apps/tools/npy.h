@@ -21,5 +21,8 @@ bool WriteNpy(const std::string& path, const Array& array, std::string* error);
 // Writes several named arrays as an uncompressed .npz (a zip of .npy files).
 bool WriteNpz(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays,
               std::string* error);
+// Writes `bytes` beside `path` and renames it into place: an interrupted run
+// never leaves a half-written file under the real name.
+bool WriteFile(const std::string& path, const std::string& bytes, std::string* error);
 
 }  // namespace bnn_tools

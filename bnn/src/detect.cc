@@ -24,7 +24,7 @@ constexpr int kMaxAnchors = 64;
 
 // The decoding layout of a detector, read from its metadata and outputs.
 struct YoloLayout {
-  int strides[kMaxStrides];
+  int32_t strides[kMaxStrides];
   int num_strides;
   bnn_anchor anchors[kMaxAnchors];
   int per_stride;  // anchors per stride

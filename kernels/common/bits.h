@@ -4,11 +4,31 @@
 
 #include "bnn_kernels.h"
 
-/* Portable popcount. GCC/Clang lower the builtin to one instruction where the
- * target has one and to a libgcc routine elsewhere (Cortex-M). */
+/* Popcount. Where the target has an instruction (x86, Arm A-profile) the
+ * builtin is that instruction. Cortex-M has none; there the choice is made
+ * by instruction counts (docs/microcontrollers.md, bench/mcu_counts.py):
+ *   BNN_POPCOUNT_SWAR     the bit-parallel sum inlined (the default on M-profile),
+ *   BNN_POPCOUNT_TABLE    four lookups in a 256-byte table,
+ *   BNN_POPCOUNT_BUILTIN  __builtin_popcount (on Cortex-M a call to libgcc).
+ * All give the same result, so outputs do not depend on the choice. */
+#if !defined(BNN_POPCOUNT_SWAR) && !defined(BNN_POPCOUNT_TABLE) && !defined(BNN_POPCOUNT_BUILTIN)
+#if !defined(__GNUC__) || (defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M')
+#define BNN_POPCOUNT_SWAR 1
+#else
+#define BNN_POPCOUNT_BUILTIN 1
+#endif
+#endif
+
+#if defined(BNN_POPCOUNT_TABLE)
+extern const uint8_t bnn_popcount_table[256]; /* common/shapes.c */
+#endif
+
 static inline uint32_t bnn_popcount32(uint32_t x) {
-#if defined(__GNUC__)
+#if defined(BNN_POPCOUNT_BUILTIN)
   return (uint32_t)__builtin_popcount(x);
+#elif defined(BNN_POPCOUNT_TABLE)
+  return (uint32_t)bnn_popcount_table[x & 0xFFu] + bnn_popcount_table[(x >> 8) & 0xFFu] +
+         bnn_popcount_table[(x >> 16) & 0xFFu] + bnn_popcount_table[x >> 24];
 #else
   x = x - ((x >> 1) & 0x55555555u);
   x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);

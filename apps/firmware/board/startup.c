@@ -1,5 +1,6 @@
-/* startup.c - vector table, reset handler and heap for the Cortex-M4 test
- * firmware (qemu-system-arm -M mps2-an386, newlib + rdimon semihosting).
+/* startup.c - vector table, reset handler and heap for Cortex-M firmware on
+ * QEMU's MPS2 boards (mps2-an386: Cortex-M4, mps2-an500: Cortex-M7; newlib +
+ * rdimon semihosting).
  *
  * newlib's own start-up (rdimon-crt0's _start) is not used: it moves the
  * stack pointer to the top of the board's real RAM (4 MiB on the AN386),
@@ -16,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Linker script symbols (mps2-an386.ld). */
+/* Linker script symbols (mps2.ld). */
 extern uint32_t __data_load__[], __data_start__[], __data_end__[];
 extern uint32_t __bss_start__[], __bss_end__[];
 extern uint32_t __stack_limit__[], __stack_top__[];
@@ -29,6 +30,7 @@ void __libc_init_array(void);         /* newlib: constructors (none in C, kept f
 void Reset_Handler(void);
 void reset_c(void);
 static void fault_handler(void);
+static void systick_handler(void);
 
 #define STACK_PAINT 0xDEADBEEFu
 /* Armv7-M has no stack limit register and the MPU is not set up, so an
@@ -36,9 +38,10 @@ static void fault_handler(void);
  * much of the stack was left untouched (a frame may skip over words). */
 #define STACK_HEADROOM 1024u
 
-/* Armv7-M system exception vectors: initial SP, then handlers. No interrupt
- * is enabled, so the table stops before the IRQs; every exception other than
- * reset goes to the fault handler, which ends the run instead of hanging. */
+/* Armv7-M system exception vectors: initial SP, then handlers. No device
+ * interrupt is enabled, so the table stops before the IRQs; SysTick counts
+ * its wraps (board_ticks), and every other exception goes to the fault
+ * handler, which ends the run instead of hanging. */
 __attribute__((section(".isr_vector"), used))
 static void (*const vector_table[16])(void) = {
     (void (*)(void))(uintptr_t)__stack_top__, /* 0: initial main stack pointer */
@@ -47,7 +50,7 @@ static void (*const vector_table[16])(void) = {
     fault_handler, fault_handler,              /* 4: MemManage, 5: BusFault */
     fault_handler, 0, 0, 0, 0,                 /* 6: UsageFault, 7-10: reserved */
     fault_handler, fault_handler, 0,           /* 11: SVCall, 12: DebugMonitor, 13: reserved */
-    fault_handler, fault_handler,              /* 14: PendSV, 15: SysTick */
+    fault_handler, systick_handler,            /* 14: PendSV, 15: SysTick (board_ticks) */
 };
 
 /* Set SP (a loader may jump here without loading it from the vector table)
@@ -83,11 +86,39 @@ static size_t stack_high_water(void) {
 
 static uint32_t semihost(uint32_t op, const void* arg);
 
+/* board_ticks(): SysTick on the processor clock, extended to 64 bits by its
+ * wrap interrupt. On a real part that is CPU cycles. Under QEMU's MPS2
+ * boards the processor clock is 25 MHz of virtual time, which
+ * -icount shift=0 makes one nanosecond per instruction: one tick is 40
+ * instructions (bench/mcu_counts.py converts). */
+#define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
+#define SYST_RELOAD 0x00FFFFFFu
+static volatile uint32_t g_systick_wraps;
+
+static void systick_handler(void) { ++g_systick_wraps; }
+
+static void systick_start(void) {
+  SYST_RVR = SYST_RELOAD;
+  SYST_CVR = 0;
+  SYST_CSR = 0x7u; /* processor clock, wrap interrupt, enabled */
+}
+
+uint64_t board_ticks(void) {
+  uint32_t wraps, count;
+  do { /* a wrap between the two reads: read again */
+    wraps = g_systick_wraps;
+    count = SYST_CVR;
+  } while (wraps != g_systick_wraps);
+  return (uint64_t)wraps * (SYST_RELOAD + 1u) + (SYST_RELOAD - count);
+}
+
 /* The command line QEMU passes over semihosting
  * (-semihosting-config enable=on,arg=prog,arg=...), split at spaces into
  * argv; argc 0 when there is none. */
-#define MAX_ARGS 8
-static char g_cmdline[256];
+#define MAX_ARGS 32
+static char g_cmdline[1024];
 static int command_line(char** argv) {
   struct {
     char* buffer;
@@ -127,6 +158,7 @@ __attribute__((noreturn)) void reset_c(void) {
 
   initialise_monitor_handles();
   __libc_init_array();
+  systick_start();
   char* argv[MAX_ARGS + 1];
   const int argc = command_line(argv);
   int rc = main(argc, argv);
