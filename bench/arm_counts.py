@@ -53,22 +53,24 @@ def m4_cmd(firmware, table, kernel, calls):
                         f"arg={calls}", "-d", "in_asm,exec,nochain", "-D", log]
 
 
-def count(make_cmd):
-    """Guest instructions executed by one run; the log goes through a pipe."""
+def run_logged(make_cmd, visit, cwd=None):
+    """Runs make_cmd(log) with QEMU's block log going through a pipe and calls
+    visit(address, instructions) for every block executed; returns the run's
+    standard output."""
     with tempfile.TemporaryDirectory() as tmp:
         fifo = os.path.join(tmp, "log")
         os.mkfifo(fifo)
         cmd = make_cmd(fifo)
-        result = {}
 
         def parse():
-            sizes, total, start, n = {}, 0, None, 0
+            sizes, start, n = {}, None, 0
             with open(fifo, errors="replace") as f:
                 for line in f:
                     if line.startswith("Trace"):
                         m = TRACE.match(line)
                         if m:
-                            total += sizes.get(int(m.group(1), 16), 0)
+                            address = int(m.group(1), 16)
+                            visit(address, sizes.get(address, 0))
                     elif line.startswith("0x"):
                         m = ADDR.match(line)
                         if m:
@@ -79,17 +81,29 @@ def count(make_cmd):
                         if start is not None:
                             sizes[start] = n
                         start, n = None, 0
-            result["total"] = total
 
         reader = threading.Thread(target=parse)
         reader.start()
         # A fixed environment: the loader's work depends on it.
-        p = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd,
+                           env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
         reader.join()
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-        macs = int(re.search(r"macs (\d+)", p.stdout).group(1))
-        return result["total"], macs
+        return p.stdout
+
+
+def count(make_cmd, cwd=None):
+    """Guest instructions executed by one run, and the MACs kernel-count
+    reports (0 for other programs)."""
+    total = [0]
+
+    def add(_, n):
+        total[0] += n
+
+    out = run_logged(make_cmd, add, cwd)
+    m = re.search(r"macs (\d+)", out)
+    return total[0], int(m.group(1)) if m else 0
 
 
 # Start-up (the dynamic loader, libc, qemu's guest memory layout) varies by a

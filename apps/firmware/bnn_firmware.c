@@ -126,13 +126,15 @@ int main(int argc, char** argv) {
   const int patched = bnn_interpreter_patch_info(it, &info);
   printf("bnn-firmware: model '%s', %d operators, %u bytes in flash, kernels %s\n", bnn_model_name(model),
          bnn_model_op_count(model), (unsigned)sizeof firmware_model, bnn_interpreter_kernels(it));
-  printf("memory: arena %u bytes %s (layer by layer %u), model tables %u of %u, interpreter %u of %u\n",
+  printf("memory: arena %u bytes %s, model tables %u of %u, interpreter %u of %u\n",
          (unsigned)bnn_interpreter_arena_bytes(it), patched ? "patch-based" : "layer by layer",
-         (unsigned)info.layer_arena_bytes, (unsigned)bnn_model_memory_bytes(model), (unsigned)sizeof model_memory,
-         (unsigned)(bnn_interpreter_memory_bytes(it)), (unsigned)sizeof interpreter_memory);
+         (unsigned)bnn_model_memory_bytes(model), (unsigned)sizeof model_memory,
+         (unsigned)bnn_interpreter_memory_bytes(it), (unsigned)sizeof interpreter_memory);
   if (patched)
-    printf("patch: operators %d-%d in %d bands of %d rows, %.1f%% more MACs there\n", info.first_op, info.last_op,
-           info.bands, info.band_rows, (info.recompute - 1.0) * 100.0);
+    printf("patch: operators %d-%d in %d bands of %d rows (%.1f%% of their MACs recomputed); layer by layer "
+           "would need a %u-byte arena\n",
+           info.first_op, info.last_op, info.bands, info.band_rows, (info.recompute - 1.0) * 100.0,
+           (unsigned)info.layer_arena_bytes);
 
   bnn_tensor_info in;
   bnn_model_input_info(model, 0, &in);

@@ -13,7 +13,8 @@ all-zero and a random input. Checks:
 
   1. the firmware runs (exit status 0 under qemu-system-arm) and its output
      and checksum lines equal bnn-firmware-host's (the same source on the
-     build machine's runtime) line for line;
+     build machine's runtime) line for line, and so do those of the firmware
+     run layer by layer (--firmware-layers) instead of patch-based;
   2. with --bnn-run, the desktop runtime (its best SIMD kernels) gives the
      same output bytes (checksums recomputed here from bnn-run's .npy files);
   3. the budgets: flash (text + data) <= 1 MiB, SRAM (data + bss + stack) <=
@@ -111,6 +112,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--machine", required=True)
     ap.add_argument("--firmware", required=True)
+    ap.add_argument("--firmware-layers", default="")
     ap.add_argument("--host", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--size", required=True)
@@ -119,7 +121,7 @@ def main():
     ap.add_argument("--bnn-run", default="")
     ap.add_argument("--max-arena", type=int, default=0)
     args = ap.parse_args()
-    for key in ("firmware", "host", "model", "work", "bnn_run"):  # the runs happen in the work folder
+    for key in ("firmware", "firmware_layers", "host", "model", "work", "bnn_run"):  # the runs happen in the work folder
         if getattr(args, key):
             setattr(args, key, os.path.abspath(getattr(args, key)))
     os.makedirs(args.work, exist_ok=True)
@@ -155,6 +157,20 @@ def main():
     for a, b in zip(host_lines, fw_lines):
         if a != b:
             print(f"  host:     {a}\n  firmware: {b}")
+    if args.firmware_layers:
+        layers = list(qemu)
+        layers[layers.index(args.firmware)] = args.firmware_layers
+        layers[-1] = layers[-1].replace("arg=bnn-firmware,", "arg=bnn-firmware,arg=--layer-by-layer,")
+        status_l, text_l = run(layers, args.work)
+        print("--- firmware, layer by layer:\n" + "\n".join(l for l in text_l.splitlines()
+                                                          if l.startswith(("memory", "mcu"))))
+        check(status_l == 0 and result_lines(text_l) == fw_lines,
+              "layer-by-layer execution on the board gives the patch-based outputs bit for bit")
+        ml = re.search(r"^memory: arena (\d+) bytes", text_l, re.M)
+        mp = re.search(r"^memory: arena (\d+) bytes", fw, re.M)
+        if ml and mp:
+            print(f"arena: {mp.group(1)} bytes patch-based, {ml.group(1)} layer by layer "
+                  f"({int(ml.group(1)) / int(mp.group(1)):.1f}x)")
 
     if args.bnn_run:
         expected = {l.split()[1]: l.split()[2] for l in fw_lines if l.startswith("checksum ")}
