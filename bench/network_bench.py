@@ -74,7 +74,8 @@ INT8_KEYS = ["torch_int8", "torch_int8_cl"]
 
 # The operator groups of the per-layer profile: (title, predicate on (type, name)).
 GROUPS = [
-    ("first conv (CONV2D 7x7/2, float)", lambda t, n: t == "CONV2D" and n == "conv1"),
+    ("first conv (CONV2D 7x7/2; with --int8-stem in int8, and its QUANTIZE)",
+     lambda t, n: (t == "CONV2D" and n == "conv1") or n == "conv1.quantize"),
     ("binary convs (BCONV2D)", lambda t, n: t == "BCONV2D"),
     ("bitpack (BITPACK)", lambda t, n: t == "BITPACK"),
     ("shortcut adds (ADD)", lambda t, n: t == "ADD"),
@@ -132,8 +133,8 @@ def total_macs(size, base, kind):
 # The binary network: generator and bnn-benchmark
 
 
-def make_model(generator, path, size, base):
-    cmd = [generator, path, "--size", str(size), "--base-channels", str(base)]
+def make_model(generator, path, size, base, int8_stem=False):
+    cmd = [generator, path, "--size", str(size), "--base-channels", str(base)] + (["--int8-stem"] if int8_stem else [])
     subprocess.run(cmd, check=True)
     return os.path.getsize(path)
 
@@ -656,6 +657,12 @@ def write_doc(an, meta, path, plots):
              "`bnn-make-bireal18` (bench/models/bireal18.cc) with random weights; the baselines run "
              "torchvision's ResNet-18 (same stage shapes, float or int8 convolutions, random weights).")
     L.append("")
+    if meta.get("int8_stem"):
+        L.append("**This run's binary network has an int8 stem** (`--int8-stem`): its input is quantised "
+                 "(QUANTIZE) and the 7x7 first convolution runs on int8 with int8 weights, as "
+                 "`bnn-convert --int8` writes a first layer; the rest of the network is unchanged. "
+                 "[network-benchmarks.md](network-benchmarks.md) has the float stem.")
+        L.append("")
     L.append("## Machine and build")
     L.append("")
     L += machine_lines(meta, an)
@@ -842,7 +849,16 @@ def notes(an, meta, sums, total):
     bconv = sums.get("binary convs (BCONV2D)", {}).get("ms", 0.0)
     out.append("Where the binary network loses time, largest first:")
     out.append("")
-    if conv1:
+    if conv1 and meta.get("int8_stem"):
+        m1 = macs["conv1"][1]
+        q = next((p for p in prof if p[1] == "conv1.quantize"), None)
+        out.append(
+            f"- **The int8 7x7 stem** (conv1, {m1 * 1e-6:.0f} M MACs at "
+            f"{m1 / (conv1[2] * 1e-3) * 1e-9:.0f} GMAC/s with AVX-512 VNNI) takes {conv1[2]:.3f} ms"
+            + (f" and its QUANTIZE {q[2]:.3f} ms" if q else "")
+            + f", {100 * (conv1[2] + (q[2] if q else 0.0)) / total:.1f} % of the profile, against "
+            f"{bconv:.3f} ms for all binary convolutions together.")
+    elif conv1:
         m1 = macs["conv1"][1]
         rest = total - conv1[2]
         t_peak = m1 / (FP32_FMA_GMACS * 1e9) * 1e3
@@ -1094,6 +1110,9 @@ def main():
                     help="timed calls per PyTorch fp32 variant and round (int8: twice, OpenCV: "
                          "two thirds; default 30)")
     ap.add_argument("--no-baselines", action="store_true", help="the binary network only")
+    ap.add_argument("--int8-stem", action="store_true",
+                    help="the binary network's first convolution in int8 (bnn-make-bireal18 --int8-stem: a "
+                         "QUANTIZE, then the int8 convolution, AVX-512 VNNI where the CPU has it)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke check (1 round, few runs, short sweep); writes the report and plots "
                          "next to the benchmark tool unless --out is given")
@@ -1165,18 +1184,19 @@ def main():
         "size": size, "base": base, "runs": args.runs, "ref_runs": args.ref_runs,
         "sweep_runs": args.sweep_runs, "samples_fp32": args.samples, "samples_int8": 2 * args.samples,
         "samples_opencv": max(3, 2 * args.samples // 3), "sweep_points": sweep_points,
+        "int8_stem": args.int8_stem,
     }
     t_start = time.time()
     with tempfile.TemporaryDirectory(prefix="bnn-network-bench-") as tmp:
         main_model = os.path.join(tmp, f"bireal18_{size}_c{base}.bnn")
-        meta["bnn_file_bytes"] = make_model(generator, main_model, size, base)
+        meta["bnn_file_bytes"] = make_model(generator, main_model, size, base, args.int8_stem)
         meta["binary_weight_bytes"] = sum(binary_weight_bytes(base))
         meta["float_conv_weight_bytes"] = float_conv_weight_bytes(base)
         models, meta["sweep_files"] = {}, {}
         for s, b in sweep_points:
             path = main_model if (s, b) == (size, base) else os.path.join(tmp, f"bireal18_{s}_c{b}.bnn")
             if path != main_model:
-                make_model(generator, path, s, b)
+                make_model(generator, path, s, b, args.int8_stem)
             models[(s, b)] = path
             meta["sweep_files"][f"{s}x{b}"] = os.path.getsize(path)
 

@@ -1,5 +1,5 @@
 // bnn-make-bireal18 OUT.bnn [--size N] [--base-channels N | --width-multiplier F]
-//                           [--classes N] [--pad-value zero|one] [--seed N]
+//                           [--classes N] [--pad-value zero|one] [--seed N] [--int8-stem]
 //
 // Writes a Bi-Real-Net-18-shaped binary network with deterministic random
 // weights, for latency and memory measurements (bench/network_bench.py). The
@@ -7,7 +7,10 @@
 // real network.
 //
 //   input F32 [1, S, S, 3] (NHWC)
-//   conv1     CONV2D 7x7/2 SAME 3->C, bias, ReLU (BatchNorm folded)
+//   conv1     CONV2D 7x7/2 SAME 3->C, bias, ReLU (BatchNorm folded); with
+//             --int8-stem a QUANTIZE of the input to int8 and the same
+//             convolution in int8 (weights per-channel symmetric, scales and
+//             bias in its output transform), as bnn-convert --int8 writes it
 //   maxpool   MAXPOOL2D 3x3/2 SAME
 //   layer1..4 (C, 2C, 4C, 8C channels), 2 basic blocks each; every 3x3
 //             convolution is Bi-Real style:
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,7 +49,8 @@ const char kUsage[] =
     "  --width-multiplier F  base channels = round(64 * F)\n"
     "  --classes N           classifier outputs (default 1000)\n"
     "  --pad-value V         binary convolutions' padding: zero (PyTorch, default) or one (Larq)\n"
-    "  --seed N              random seed of the weights (default 1)\n";
+    "  --seed N              random seed of the weights (default 1)\n"
+    "  --int8-stem           the first convolution in int8, after a QUANTIZE of the input\n";
 
 class Net {
  public:
@@ -66,6 +71,16 @@ class Net {
 
   static int Out(int in, int stride) { return (in + stride - 1) / stride; }  // SAME
 
+  // A k x k SAME convolution's options.
+  static bnn::fb::Conv2DOptionsT ConvOptions(int k, int stride, bnn::fb::Activation act) {
+    bnn::fb::Conv2DOptionsT o;
+    o.kernel_h = o.kernel_w = k;
+    o.stride_h = o.stride_w = stride;
+    o.padding = bnn::fb::Padding::SAME;
+    o.activation = act;
+    return o;
+  }
+
   // Float convolution with bias (folded BatchNorm), He-initialised weights.
   T Conv(const std::string& name, const T& x, int out_c, int k, int stride, bnn::fb::Activation act) {
     std::normal_distribution<float> normal(0.0f, sqrtf(2.0f / static_cast<float>(k * k * x.c)));
@@ -75,12 +90,28 @@ class Net {
     const int wt = b_.ConstantF32(name + ".weight", {out_c, k, k, x.c}, w);
     const int bt = b_.ConstantF32(name + ".bias", {out_c}, bias);
     const T y = Activation(name, x, out_c, stride);
-    bnn::fb::Conv2DOptionsT o;
-    o.kernel_h = o.kernel_w = k;
-    o.stride_h = o.stride_w = stride;
-    o.padding = bnn::fb::Padding::SAME;
-    o.activation = act;
-    b_.Op(OpType::CONV2D, {x.id, wt, bt}, {y.id}, bnn::Options(o), name);
+    b_.Op(OpType::CONV2D, {x.id, wt, bt}, {y.id}, bnn::Options(ConvOptions(k, stride, act)), name);
+    return y;
+  }
+
+  // The same convolution in int8: QUANTIZE (the input's range, about +-4)
+  // then CONV2D on int8 with int8 weights, F32 output through the transform.
+  T Int8Conv(const std::string& name, const T& x, int out_c, int k, int stride, bnn::fb::Activation act) {
+    const float in_scale = 4.0f / 127.0f;
+    const int q = b_.Tensor(name + ".quantized", DataType::S8, {1, x.h, x.w, x.c}, in_scale, 0);
+    b_.Op(OpType::QUANTIZE, {x.id}, {q}, {}, name + ".quantize");
+    std::normal_distribution<float> normal(0.0f, 40.0f);
+    std::vector<int8_t> w(static_cast<size_t>(out_c) * k * k * x.c);
+    for (int8_t& v : w) v = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, roundf(normal(rng_)))));
+    std::vector<float> multiplier(static_cast<size_t>(out_c)), bias(static_cast<size_t>(out_c));
+    const float w_scale = sqrtf(2.0f / static_cast<float>(k * k * x.c)) / 40.0f;  // He-sized real weights
+    for (float& v : multiplier) v = in_scale * w_scale;
+    for (float& v : bias) v = 0.1f * uniform_(rng_);
+    const int wt = b_.Constant(name + ".weight", DataType::S8, {out_c, k, k, x.c}, w.data(), w.size());
+    const int mt = b_.ConstantF32(name + ".multiplier", {out_c}, multiplier);
+    const int bt = b_.ConstantF32(name + ".bias", {out_c}, bias);
+    const T y = Activation(name, x, out_c, stride);
+    b_.Op(OpType::CONV2D, {q, wt, mt, bt}, {y.id}, bnn::Options(ConvOptions(k, stride, act)), name);
     return y;
   }
 
@@ -101,10 +132,7 @@ class Net {
     const int mt = b_.ConstantF32(name + ".multiplier", {out_c}, mult);
     const int bt = b_.ConstantF32(name + ".bias", {out_c}, bias);
     const T y = Activation(name, x, out_c, stride);
-    bnn::fb::Conv2DOptionsT o;
-    o.kernel_h = o.kernel_w = k;
-    o.stride_h = o.stride_w = stride;
-    o.padding = bnn::fb::Padding::SAME;
+    bnn::fb::Conv2DOptionsT o = ConvOptions(k, stride, bnn::fb::Activation::NONE);
     o.pad_value = pad_value_;
     b_.Op(OpType::BCONV2D, {bits, wt, mt, bt}, {y.id}, bnn::Options(o), name);
     return y;
@@ -190,6 +218,7 @@ int main(int argc, char** argv) {
   std::string out;
   int size = 224, base = 64, classes = 1000, seed = 1;
   bnn::fb::PadValue pad_value = bnn::fb::PadValue::ZERO;
+  bool int8_stem = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -210,6 +239,8 @@ int main(int argc, char** argv) {
       if (!ParseInt(argv[++i], 1, 1000000, &classes)) return Fail("--classes takes a count");
     } else if (a == "--seed" && has_value) {
       if (!ParseInt(argv[++i], 0, 2147483647, &seed)) return Fail("--seed takes a non-negative integer");
+    } else if (a == "--int8-stem") {
+      int8_stem = true;
     } else if (a == "--pad-value" && has_value) {
       const std::string v = argv[++i];
       if (v == "zero")
@@ -232,7 +263,8 @@ int main(int argc, char** argv) {
 
   Net net(static_cast<uint32_t>(seed), pad_value);
   Net::T x = net.Input(size);
-  x = net.Conv("conv1", x, base, 7, 2, bnn::fb::Activation::RELU);
+  x = int8_stem ? net.Int8Conv("conv1", x, base, 7, 2, bnn::fb::Activation::RELU)
+                : net.Conv("conv1", x, base, 7, 2, bnn::fb::Activation::RELU);
   x = net.Pool(OpType::MAXPOOL2D, "maxpool", x, 3, 2);
   for (int stage = 0; stage < 4; ++stage) {
     const int channels = base << stage;
@@ -247,7 +279,7 @@ int main(int argc, char** argv) {
 
   bnn::ModelBuilder& b = net.builder();
   bnn::fb::MetadataT& m = b.metadata();
-  m.name = "bireal18-shaped-" + std::to_string(size) + "-c" + std::to_string(base);
+  m.name = "bireal18-shaped-" + std::to_string(size) + "-c" + std::to_string(base) + (int8_stem ? "-int8-stem" : "");
   m.description = "Bi-Real-Net-18-shaped binary network with random weights (bench/models/bireal18.cc), " +
                   std::to_string(size) + "x" + std::to_string(size) + " input, base channels " +
                   std::to_string(base) + ": for benchmarks only";

@@ -12,6 +12,7 @@
 #include "kernels/felementwise/felementwise-inl.h"
 #include "kernels/fconv/fconv-inl.h"
 #include "kernels/fpool/fpool-inl.h"
+#include "kernels/iconv/iconv-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace bnn {
@@ -42,6 +43,11 @@ const bnn_kernel_table kTable = {
     MaxPoolF32,
     AvgPoolF32,
     AddF32,
+    IConvWeightsSize,
+    IConvPackWeights,
+    IConvScratchSize,
+    IConv2D,
+    QuantizeF32,
 };
 
 const bnn_kernel_table* Table() { return &kTable; }

@@ -33,6 +33,14 @@ static void ffc(const bnn_gemm_shape* s, const float* a, const void* weights, co
   bnn_ffc_ref(s, a, (const float*)weights, bias, clamp_min, clamp_max, output);
 }
 
+static void iconv_no_pack(const bnn_conv_shape* s, const int8_t* c, void* p) { (void)s; (void)c; (void)p; }
+
+static void iconv(const bnn_conv_shape* s, const int8_t* input, int32_t input_zero_point, const void* weights,
+                  const bnn_output_transform* t, void* output, void* scratch) {
+  (void)scratch;
+  bnn_iconv2d_ref(s, input, input_zero_point, (const int8_t*)weights, t, output);
+}
+
 static const bnn_kernel_table kReference = {
     "reference",
     bnn_bitpack_f32_ref,
@@ -55,6 +63,11 @@ static const bnn_kernel_table kReference = {
     bnn_maxpool_f32_ref,
     bnn_avgpool_f32_ref,
     bnn_add_f32_ref,
+    conv_no_weights,
+    iconv_no_pack,
+    conv_no_scratch,
+    iconv,
+    bnn_quantize_f32_ref,
 };
 
 const bnn_kernel_table* bnn_kernels_reference(void) { return &kReference; }

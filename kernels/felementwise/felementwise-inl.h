@@ -44,7 +44,36 @@ void AddF32(const float* a, const float* b, size_t n, float clamp_min, float cla
   }
 }
 
+// The reference's q = clamp(nearbyint(x / scale) + zero_point) per lane:
+// a correctly rounded division, round to nearest even, a float add, NaN to
+// the low end (as fmaxf gives), then the clamp; the tail through the reference.
+void QuantizeF32(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const size_t N = hn::Lanes(d);
+  const auto vs = hn::Set(d, scale), vz = hn::Set(d, static_cast<float>(zero_point));
+  const auto lo = hn::Set(d, u8 ? 0.0f : -128.0f), hi = hn::Set(d, u8 ? 255.0f : 127.0f);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    auto q = hn::Add(hn::Round(hn::Div(hn::LoadU(d, x + i), vs)), vz);
+    q = hn::Min(hn::Max(hn::IfThenElse(hn::IsNaN(q), lo, q), lo), hi);
+    const auto qi = hn::ConvertTo(di, q);
+    if (u8) {
+      const hn::Rebind<uint8_t, decltype(di)> du8;
+      hn::StoreU(hn::DemoteTo(du8, qi), du8, static_cast<uint8_t*>(out) + i);
+    } else {
+      const hn::Rebind<int8_t, decltype(di)> di8;
+      hn::StoreU(hn::DemoteTo(di8, qi), di8, static_cast<int8_t*>(out) + i);
+    }
+  }
+  if (i < n) bnn_quantize_f32_ref(x + i, n - i, scale, zero_point, u8, static_cast<uint8_t*>(out) + i);
+}
+
 #else  // !BNN_F32_EXACT
+
+void QuantizeF32(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out) {
+  bnn_quantize_f32_ref(x, n, scale, zero_point, u8, out);
+}
 
 void AddF32(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
             float* out) {

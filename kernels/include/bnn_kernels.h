@@ -281,7 +281,7 @@ static inline bnn_pool_shape bnn_global_pool_shape(uint32_t batch, uint32_t h, u
  * (symmetric: zero point 0), output as for bnn_bconv2d_ref.
  * Preconditions: bnn_fconv_shape_valid(s), kernel_h * kernel_w * in_c / groups
  * <= 2^16 (so |acc| < 2^31), input_zero_point in [-128, 127].
- * C reference only for now (no SIMD version yet). */
+ * SIMD: AVX-512 VNNI (the kernel table's iconv2d); other targets run this. */
 void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input_zero_point,
                      const int8_t* weights, const bnn_output_transform* t, void* output);
 
@@ -290,6 +290,13 @@ void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input
  * (unless n == 0), clamp_min <= clamp_max. */
 void bnn_add_f32_ref(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
                      float* out);
+
+/* Quantisation to 8 bits (the runtime's QUANTIZE): out[i] = clamp(nearbyint(
+ * x[i] / scale) + zero_point) to [-128, 127] (int8) or [0, 255] (u8 != 0),
+ * with a correctly rounded division, round-half-even (the default rounding
+ * mode), a float add, and NaN mapped to the low end. Preconditions: scale > 0,
+ * non-NULL buffers unless n == 0. */
+void bnn_quantize_f32_ref(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out);
 
 /* ---------------------------------------------------------------------------
  * Kernel table: one implementation of every kernel, chosen once.
@@ -344,6 +351,16 @@ typedef struct bnn_kernel_table {
                       float* output);
   void (*add_f32)(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
                   float* out);
+
+  /* Int8 convolution (bnn_iconv2d_ref's contract): weights are the canonical
+   * int8 ones when iconv2d_weights_size(s) is 0, else the buffer
+   * iconv2d_pack_weights filled; scratch is iconv2d_scratch_size(s) bytes. */
+  size_t (*iconv2d_weights_size)(const bnn_conv_shape* s);
+  void (*iconv2d_pack_weights)(const bnn_conv_shape* s, const int8_t* canonical, void* packed);
+  size_t (*iconv2d_scratch_size)(const bnn_conv_shape* s);
+  void (*iconv2d)(const bnn_conv_shape* s, const int8_t* input, int32_t input_zero_point,
+                  const void* weights, const bnn_output_transform* t, void* output, void* scratch);
+  void (*quantize_f32)(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out);
 } bnn_kernel_table;
 
 /* The portable C reference: the microcontroller path and the test oracle. */

@@ -1,5 +1,5 @@
-// Float element-wise add: the definition, and every optimised target against
-// the reference, bit for bit.
+// Float element-wise add and 8-bit quantisation: the definitions, and every
+// optimised target against the reference, bit for bit.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -73,4 +73,52 @@ TEST_CASE("optimised add_f32 equals the reference bit for bit on every target", 
           }
         }
     }
+}
+
+namespace {
+
+std::vector<uint8_t> Quantize(const bnn_kernel_table* k, const std::vector<float>& x, float scale, int32_t zp,
+                              int u8) {
+  GuardedBuffer in(x.size() * sizeof(float));
+  if (!x.empty()) memcpy(in.as<float>(), x.data(), x.size() * sizeof(float));
+  GuardedBuffer out(x.size() ? x.size() : 1);
+  k->quantize_f32(in.as<const float>(), x.size(), scale, zp, u8, out.as<void>());
+  return std::vector<uint8_t>(out.as<uint8_t>(), out.as<uint8_t>() + x.size());
+}
+
+}  // namespace
+
+TEST_CASE("reference quantize_f32 rounds half to even and clamps, NaN to the low end", "[felementwise][reference]") {
+  const std::vector<float> x = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 0.49f, 1000.0f, -1000.0f, NAN, INFINITY, -INFINITY, -0.0f};
+  const std::vector<uint8_t> s8 = Quantize(bnn_kernels_reference(), x, 1.0f, 0, 0);
+  const int8_t want_s8[] = {0, 2, 2, 0, -2, 0, 127, -128, -128, 127, -128, 0};
+  CHECK(memcmp(s8.data(), want_s8, sizeof want_s8) == 0);
+  const std::vector<uint8_t> u8 = Quantize(bnn_kernels_reference(), x, 1.0f, 10, 1);
+  const uint8_t want_u8[] = {10, 12, 12, 10, 8, 10, 255, 0, 0, 255, 0, 10};
+  CHECK(memcmp(u8.data(), want_u8, sizeof want_u8) == 0);
+}
+
+TEST_CASE("optimised quantize_f32 equals the reference bit for bit on every target", "[felementwise][targets]") {
+  std::mt19937 rng(5);
+  std::vector<float> x = RandomFloats(rng, 997, -6.0f, 6.0f);
+  // Ties, specials and values past both ends, at scale 1/32: k + 0.5 steps.
+  for (int i = 0; i < 64; ++i) x[static_cast<size_t>(i)] = (static_cast<float>(i - 32) + 0.5f) / 32.0f;
+  x[70] = NAN;
+  x[71] = INFINITY;
+  x[72] = -INFINITY;
+  x[73] = -0.0f;
+  x[74] = 1e30f;
+  x[75] = -1e30f;
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{64}, x.size()})
+    for (const float scale : {1.0f / 32.0f, 0.0472f, 3.0f})
+      for (const int32_t zp : {-128, -3, 0, 17, 127})
+        for (const int u8 : {0, 1}) {
+          if (u8 && zp < 0) continue;
+          const std::vector<float> part(x.begin(), x.begin() + static_cast<long>(n));
+          const std::vector<uint8_t> want = Quantize(bnn_kernels_reference(), part, scale, zp, u8);
+          for (const bnn_kernel_table* k : OptimisedTables()) {
+            CAPTURE(k->name, n, scale, zp, u8);
+            CHECK(Quantize(k, part, scale, zp, u8) == want);
+          }
+        }
 }

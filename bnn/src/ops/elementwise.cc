@@ -223,15 +223,7 @@ bnn_status DequantizePrepare(PrepareContext& ctx) { return QuantPrepare(ctx, fal
 
 void QuantizeEval(const EvalContext& ctx) {
   const QuantParams& p = Params<QuantParams>(*ctx.op);
-  const float* x = ctx.in<const float>(0);
-  const float lo = p.u8 ? 0.0f : -128.0f, hi = p.u8 ? 255.0f : 127.0f;
-  for (size_t i = 0; i < p.count; ++i) {
-    const float q = fminf(fmaxf(nearbyintf(x[i] / p.scale) + static_cast<float>(p.zero_point), lo), hi);
-    if (p.u8)
-      ctx.out<uint8_t>(0)[i] = static_cast<uint8_t>(q);
-    else
-      ctx.out<int8_t>(0)[i] = static_cast<int8_t>(q);
-  }
+  ctx.kernels->quantize_f32(ctx.in<const float>(0), p.count, p.scale, p.zero_point, p.u8, ctx.out<void>(0));
 }
 
 void DequantizeEval(const EvalContext& ctx) {

@@ -73,20 +73,24 @@ bnn_status DepthwisePrepare(PrepareContext& ctx) { return FConvPrepareCommon(ctx
 MemoryRequest FConvMemory(const OpDesc& op, const bnn_kernel_table* k) {
   const FConvParams& p = Params<FConvParams>(op);
   MemoryRequest r;
-  if (p.int8) return r;  // the reference reads the weights in place
-  r.persistent_bytes = k->fconv2d_weights_size(&p.shape);
-  r.scratch_bytes = k->fconv2d_scratch_size(&p.shape);
+  r.persistent_bytes = p.int8 ? k->iconv2d_weights_size(&p.shape) : k->fconv2d_weights_size(&p.shape);
+  r.scratch_bytes = p.int8 ? k->iconv2d_scratch_size(&p.shape) : k->fconv2d_scratch_size(&p.shape);
   return r;
 }
 
 void FConvInit(const OpDesc& op, const bnn_kernel_table* k, void* persistent) {
   const FConvParams& p = Params<FConvParams>(op);
-  if (persistent) k->fconv2d_pack_weights(&p.shape, p.weights, persistent);
+  if (!persistent) return;
+  if (p.int8)
+    k->iconv2d_pack_weights(&p.shape, p.weights_s8, persistent);
+  else
+    k->fconv2d_pack_weights(&p.shape, p.weights, persistent);
 }
 
 void RunFConv(const EvalContext& ctx, const FConvParams& p, const bnn_conv_shape& shape, const void* in, void* out) {
   if (p.int8) {
-    bnn_iconv2d_ref(&shape, static_cast<const int8_t*>(in), p.zero_point, p.weights_s8, &p.transform, out);
+    ctx.kernels->iconv2d(&shape, static_cast<const int8_t*>(in), p.zero_point,
+                         ctx.persistent ? ctx.persistent : p.weights_s8, &p.transform, out, ctx.scratch);
     return;
   }
   ctx.kernels->fconv2d(&shape, static_cast<const float*>(in), ctx.persistent ? ctx.persistent : p.weights, p.bias,
