@@ -1137,6 +1137,8 @@ def main():
     else:
         out = os.path.join(ROOT, "docs", "network-benchmarks.md")
     prefix = "network-quick-" if args.quick and not args.out else "network-"
+    if args.int8_stem:
+        prefix += "int8-stem-"  # its plots beside the float-stem report's, not over them
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
