@@ -11,6 +11,7 @@
 
 #include "bnn/bnn.h"
 #include "bnn/model_builder.hpp"
+#include "loaded_model.h"
 #include "models.h"
 
 using bnn::fb::DataType;

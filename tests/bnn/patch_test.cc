@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bnn/bnn.h"
+#include "loaded_model.h"
 #include "models.h"
 
 using namespace bnn_test;
