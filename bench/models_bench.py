@@ -42,11 +42,15 @@ from report import build_options, compiler_version, cpu_model, git_commit, log, 
 
 TARGET_VS_FP32 = 5.0
 
-# (model file, its training script (whose build(binary=False) is the float twin), what, input shape NCHW)
+# (model file, its training script, what, input shape NCHW, the float twin from the script's module)
+TWIN = lambda mod: mod.build(binary=False)  # noqa: E731
 MODELS = [
-    ("models/detect/detector.bnn", "models/detect/train_detect.py", "person + raccoon detector", (1, 3, 320, 320)),
-    ("models/facedet/face-detector.bnn", "models/facedet/train_facedet.py", "face detector", (1, 3, 240, 320)),
-    ("models/face/face-embed.bnn", "models/face/train_face.py", "face embedder", (1, 1, 64, 64)),
+    ("models/detect/detector.bnn", "models/detect/train_detect.py", "person + raccoon detector", (1, 3, 320, 320),
+     TWIN),
+    ("models/facedet/face-detector.bnn", "models/facedet/train_facedet.py", "face detector", (1, 3, 240, 320), TWIN),
+    ("models/face/face-embed.bnn", "models/face/train_face.py", "face embedder", (1, 1, 64, 64), TWIN),
+    ("models/person/person.bnn", "models/person/train_person.py", "person presence", (1, 1, 96, 96),
+     lambda mod: mod.build({"binary": False})),
 ]
 
 
@@ -57,11 +61,11 @@ def load_script(path):
     return mod
 
 
-def float_twin(script):
+def float_twin(script, make):
     import torch
 
     torch.manual_seed(0)
-    model = load_script(script).build(binary=False)
+    model = make(load_script(script))
     model.eval()
     return model
 
@@ -89,22 +93,31 @@ def int8_twin(model, shape):
 
 
 def opencv_net(model, shape, tmpdir, name):
+    """The twin in OpenCV DNN through ONNX. Opset 13 first; OpenCV 4.6 reads
+    Clip (hardtanh) only with attribute bounds, so a twin with Clip is
+    exported again at opset 10, where they are attributes."""
     import cv2
     import onnx
     import torch
 
-    path = os.path.join(tmpdir, name + ".onnx")
-    with torch.no_grad():
-        torch.onnx.export(model, torch.zeros(*shape), path, input_names=["input"], opset_version=13,
-                          do_constant_folding=True)
-    size = os.path.getsize(path)
-    fixed = os.path.join(tmpdir, name + "-cv.onnx")
-    onnx.save(strip_identity(onnx.load(path)), fixed)
     cv2.setNumThreads(1)
-    net = cv2.dnn.readNetFromONNX(fixed)
-    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
-    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
-    return net, size
+    for opset in (13, 10):
+        path = os.path.join(tmpdir, f"{name}-{opset}.onnx")
+        with torch.no_grad():
+            torch.onnx.export(model, torch.zeros(*shape), path, input_names=["input"], opset_version=opset,
+                              do_constant_folding=True)
+        size = os.path.getsize(path)
+        fixed = os.path.join(tmpdir, f"{name}-{opset}-cv.onnx")
+        onnx.save(strip_identity(onnx.load(path)), fixed)
+        try:
+            net = cv2.dnn.readNetFromONNX(fixed)
+        except cv2.error:
+            if opset == 10:
+                raise
+            continue
+        net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+        net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+        return net, size
 
 
 def main():
@@ -126,11 +139,11 @@ def main():
     samples, sample_ms = (3, 50) if args.quick else (7, 200)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path, script, what, shape in MODELS:
+        for path, script, what, shape, make_twin in MODELS:
             name = os.path.basename(path)[:-4]
             log(f"== {name}")
-            model = float_twin(script)
-            q, q_why = int8_twin(float_twin(script), shape)
+            model = float_twin(script, make_twin)
+            q, q_why = int8_twin(float_twin(script, make_twin), shape)
             net, onnx_bytes = opencv_net(model, shape, tmp, name)
             x = torch.randn(*shape)
             blob = x.numpy()

@@ -8,7 +8,9 @@ models/person/eval_person.py's job; docs/person-detection.md has it).
     96 x 96 x 1 U8 grey input (NORMALIZE inside), one output of 2 logits;
   - darknet's person.jpg and facedetect's Grace Hopper (people filling the
     frame) are "person"; darknet's dog.jpg and horses.jpg, a flat grey frame
-    and uniform noise are "no person";
+    and uniform noise are "no person". These four images were among the
+    model's extra training images (docs/person-detection.md), so this checks
+    that the shipped file behaves as trained, not how well it generalises;
   - patch-based inference (bnn-benchmark's report) cuts the arena at least
     3x, to at most 64 KiB (the microcontroller issue's targets).
 
