@@ -115,8 +115,10 @@ void FillBuffers(const bnn_model* m, const MemoryRequest* requests, int last, co
       b.last = last;
     }
   }
-  const int in = m->ops[0].inputs[0];
-  if (last >= 0 && buffers[in].size && buffers[in].last < last) buffers[in].last = last;
+  if (last < 0) return;
+  // The stage's input is read by every band.
+  PlanBuffer& in = buffers[m->ops[0].inputs[0]];
+  if (in.size && in.last < last) in.last = last;
 }
 
 void* SlotValue(size_t n) { return reinterpret_cast<void*>(static_cast<uintptr_t>(n)); }
