@@ -21,7 +21,7 @@
 // Packed weights: blocks of 16 output channels, [block][ky][quad][16][4]
 // int8, kw * in_c taps per kernel row padded with zero weights to whole
 // quads, channels past out_c zero; then int32 sum w per channel. Scratch: the
-// kh row buffers and 16 x blocks accumulators.
+// kh row buffers and two pixels' 16 x blocks sums.
 //
 // Other targets, CPUs without AVX-512 VNNI, groups > 1 or a horizontal
 // dilation (not a first layer's shape) run the C reference on the canonical
@@ -98,7 +98,7 @@ void IConvPackWeights(const bnn_conv_shape* s, const int8_t* canonical, void* pa
 
 size_t IConvScratchSize(const bnn_conv_shape* s) {
   if (!IConvPacked(s)) return 0;
-  return s->kernel_h * IRowBytes(s) + IConvBlocks(s) * kIBlock * sizeof(int32_t);
+  return s->kernel_h * IRowBytes(s) + 2 * IConvBlocks(s) * kIBlock * sizeof(int32_t);  // two pixels' sums
 }
 
 __attribute__((target(HWY_TARGET_STR ",avx512vnni,bmi2"))) void IConv2D(const bnn_conv_shape* s, const int8_t* input,
@@ -145,36 +145,75 @@ __attribute__((target(HWY_TARGET_STR ",avx512vnni,bmi2"))) void IConv2D(const bn
           _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, line + i), flip));
         }
       }
-      for (uint32_t ox = 0; ox < out_w; ++ox, out += out_row_bytes) {
-        const size_t start = static_cast<size_t>(ox) * s->stride_w * cin;
-        // Four blocks (64 channels) at a time share each broadcast.
+      const size_t step = static_cast<size_t>(s->stride_w) * cin;  // bytes between neighbouring windows
+      for (uint32_t ox = 0; ox < out_w; ox += 2) {
+        const size_t start = static_cast<size_t>(ox) * step;
+        // Two pixels at a time (one at the row's end) share each weight load;
+        // four blocks (64 channels) at a time share each broadcast.
+        const bool pair = ox + 1 < out_w;
+        int32_t* acc1 = acc + blocks * kIBlock;
         for (size_t b0 = 0; b0 < blocks; b0 += 4) {
           const size_t nb = blocks - b0 < 4 ? blocks - b0 : 4;
           __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+          __m512i c0 = a0, c1 = a0, c2 = a0, c3 = a0;
           const int8_t* wq = w + b0 * block_bytes;
           for (uint32_t ky = 0; ky < s->kernel_h; ++ky) {
             const uint8_t* u = rows + ky * row_bytes + start;
+            const uint8_t* v = pair ? u + step : u;  // the second pixel, or the first again
             for (size_t q = 0; q < rq; ++q, wq += kIBlock * 4) {
-              int32_t four;
+              int32_t four, four1;
               memcpy(&four, u + 4 * q, 4);
-              const __m512i x = _mm512_set1_epi32(four);
-              a0 = _mm512_dpbusd_epi32(a0, x, _mm512_load_si512(wq));
-              if (nb > 1) a1 = _mm512_dpbusd_epi32(a1, x, _mm512_load_si512(wq + block_bytes));
-              if (nb > 2) a2 = _mm512_dpbusd_epi32(a2, x, _mm512_load_si512(wq + 2 * block_bytes));
-              if (nb > 3) a3 = _mm512_dpbusd_epi32(a3, x, _mm512_load_si512(wq + 3 * block_bytes));
+              memcpy(&four1, v + 4 * q, 4);
+              const __m512i x = _mm512_set1_epi32(four), y = _mm512_set1_epi32(four1);
+              const __m512i w0 = _mm512_load_si512(wq);
+              a0 = _mm512_dpbusd_epi32(a0, x, w0);
+              c0 = _mm512_dpbusd_epi32(c0, y, w0);
+              if (nb > 1) {
+                const __m512i w1 = _mm512_load_si512(wq + block_bytes);
+                a1 = _mm512_dpbusd_epi32(a1, x, w1);
+                c1 = _mm512_dpbusd_epi32(c1, y, w1);
+              }
+              if (nb > 2) {
+                const __m512i w2 = _mm512_load_si512(wq + 2 * block_bytes);
+                a2 = _mm512_dpbusd_epi32(a2, x, w2);
+                c2 = _mm512_dpbusd_epi32(c2, y, w2);
+              }
+              if (nb > 3) {
+                const __m512i w3 = _mm512_load_si512(wq + 3 * block_bytes);
+                a3 = _mm512_dpbusd_epi32(a3, x, w3);
+                c3 = _mm512_dpbusd_epi32(c3, y, w3);
+              }
             }
           }
           const __m512i* sv = reinterpret_cast<const __m512i*>(sums + b0 * kIBlock);
-          int32_t* dst = acc + b0 * kIBlock;
-          _mm512_store_si512(dst, _mm512_sub_epi32(a0, _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv))));
-          if (nb > 1) _mm512_store_si512(dst + 16, _mm512_sub_epi32(a1, _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 1))));
-          if (nb > 2) _mm512_store_si512(dst + 32, _mm512_sub_epi32(a2, _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 2))));
-          if (nb > 3) _mm512_store_si512(dst + 48, _mm512_sub_epi32(a3, _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 3))));
+          int32_t* d0 = acc + b0 * kIBlock;
+          int32_t* d1 = acc1 + b0 * kIBlock;
+          const __m512i k0 = _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv));
+          _mm512_store_si512(d0, _mm512_sub_epi32(a0, k0));
+          _mm512_store_si512(d1, _mm512_sub_epi32(c0, k0));
+          if (nb > 1) {
+            const __m512i k1 = _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 1));
+            _mm512_store_si512(d0 + 16, _mm512_sub_epi32(a1, k1));
+            _mm512_store_si512(d1 + 16, _mm512_sub_epi32(c1, k1));
+          }
+          if (nb > 2) {
+            const __m512i k2 = _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 2));
+            _mm512_store_si512(d0 + 32, _mm512_sub_epi32(a2, k2));
+            _mm512_store_si512(d1 + 32, _mm512_sub_epi32(c2, k2));
+          }
+          if (nb > 3) {
+            const __m512i k3 = _mm512_mullo_epi32(shift, _mm512_loadu_si512(sv + 3));
+            _mm512_store_si512(d0 + 48, _mm512_sub_epi32(a3, k3));
+            _mm512_store_si512(d1 + 48, _mm512_sub_epi32(c3, k3));
+          }
         }
         // The transform in chunks of 16 channels, as the binary kernels do.
-        if (t->type == BNN_OUTPUT_BITS) memset(out, 0, out_row_bytes);
-        for (size_t c = 0; c < s->out_c; c += kChunk)
-          TransformChunk(t, acc + c, c, s->out_c - c < kChunk ? s->out_c - c : kChunk, out);
+        for (int p = 0; p < (pair ? 2 : 1); ++p, out += out_row_bytes) {
+          const int32_t* a = p ? acc1 : acc;
+          if (t->type == BNN_OUTPUT_BITS) memset(out, 0, out_row_bytes);
+          for (size_t c = 0; c < s->out_c; c += kChunk)
+            TransformChunk(t, a + c, c, s->out_c - c < kChunk ? s->out_c - c : kChunk, out);
+        }
       }
     }
 }
