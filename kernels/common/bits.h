@@ -20,7 +20,7 @@
 #endif
 
 #if defined(BNN_POPCOUNT_TABLE)
-extern const uint8_t bnn_popcount_table[256]; /* common/shapes.c */
+extern const uint8_t bnn_popcount_table[256]; /* common/popcount-table.c */
 #endif
 
 static inline uint32_t bnn_popcount32(uint32_t x) {

@@ -11,21 +11,12 @@
 
 #include "bnn/bnn.h"
 #include "bnn_kernels.h"
+#include "loaded_model.h"
 #include "models.h"
 
 using namespace bnn_test;
 
 namespace {
-
-struct AlignedBytes {
-  explicit AlignedBytes(const std::vector<uint8_t>& v) : size(v.size()) {
-    if (posix_memalign(&p, 64, v.size() + 64) != 0) abort();
-    memcpy(p, v.data(), v.size());
-  }
-  ~AlignedBytes() { free(p); }
-  void* p = nullptr;
-  size_t size;
-};
 
 std::vector<float> RandomInput(uint32_t seed, size_t n) {
   std::mt19937 rng(seed);

@@ -12,21 +12,12 @@
 #include <vector>
 
 #include "bnn/bnn.h"
+#include "loaded_model.h"
 #include "models.h"
 
 using namespace bnn_test;
 
 namespace {
-
-struct Aligned {
-  explicit Aligned(size_t n, uint8_t fill = 0) : size(n) {
-    REQUIRE(posix_memalign(&p, 64, n ? n : 1) == 0);
-    memset(p, fill, n);
-  }
-  ~Aligned() { free(p); }
-  void* p = nullptr;
-  size_t size;
-};
 
 std::vector<float> Input(size_t n) {
   std::vector<float> x(n);
@@ -48,10 +39,8 @@ std::vector<uint8_t> RunOnce(bnn_interpreter* it, const bnn_model* m) {
 }  // namespace
 
 TEST_CASE("a model and an interpreter in caller memory run as on the heap") {
-  TinyBinaryNet net;
-  const std::vector<uint8_t> file = net.Build().Finish();
-  Aligned bytes(file.size());
-  memcpy(bytes.p, file.data(), file.size());
+  const std::vector<uint8_t> file = TinyBinaryNet().Build().Finish();
+  const AlignedBytes bytes(file);
 
   bnn_model* heap_model = nullptr;
   REQUIRE(bnn_model_load_buffer(bytes.p, file.size(), &heap_model) == BNN_OK);
@@ -65,14 +54,14 @@ TEST_CASE("a model and an interpreter in caller memory run as on the heap") {
   CHECK(interp_need > arena);  // the arena is carved from options.memory when none is given
 
   // Exactly the bytes the heap path reported suffice: the model's tables...
-  Aligned model_memory(model_need, 0xA5);
+  AlignedBytes model_memory(model_need, 0xA5);
   bnn_model* m = nullptr;
   INFO(bnn_last_load_error());
   REQUIRE(bnn_model_load_static(bytes.p, file.size(), model_memory.p, model_memory.size, &m) == BNN_OK);
   CHECK(static_cast<void*>(m) == model_memory.p);
   CHECK(bnn_model_memory_bytes(m) <= model_need);
   // ... and the interpreter with its arena.
-  Aligned memory(interp_need, 0x5A);
+  AlignedBytes memory(interp_need, 0x5A);
   bnn_interpreter_options o = bnn_interpreter_default_options();
   o.memory = memory.p;
   o.memory_bytes = memory.size;
@@ -86,8 +75,8 @@ TEST_CASE("a model and an interpreter in caller memory run as on the heap") {
   CHECK(RunOnce(it, m) == expected);
 
   // An arena of its own, the tables in memory: smaller memory needed.
-  Aligned own_arena(arena);
-  Aligned small(interp_need - arena);
+  AlignedBytes own_arena(arena);
+  AlignedBytes small(interp_need - arena);
   o.memory = small.p;
   o.memory_bytes = small.size;
   o.arena = own_arena.p;
@@ -105,21 +94,19 @@ TEST_CASE("a model and an interpreter in caller memory run as on the heap") {
 }
 
 TEST_CASE("too little caller memory fails with the size it needs") {
-  TinyBinaryNet net;
-  const std::vector<uint8_t> file = net.Build().Finish();
-  Aligned bytes(file.size());
-  memcpy(bytes.p, file.data(), file.size());
+  const std::vector<uint8_t> file = TinyBinaryNet().Build().Finish();
+  const AlignedBytes bytes(file);
 
   bnn_model* m = nullptr;
-  Aligned tiny(64);
+  AlignedBytes tiny(64);
   CHECK(bnn_model_load_static(bytes.p, file.size(), tiny.p, tiny.size, &m) == BNN_ERROR_OUT_OF_MEMORY);
   CHECK(m == nullptr);
   CHECK(std::string(bnn_last_load_error()).find("the model memory has 64 bytes") != std::string::npos);
 
-  Aligned model_memory(BNN_MODEL_MEMORY_BYTES(32, 32));
+  AlignedBytes model_memory(BNN_MODEL_MEMORY_BYTES(32, 32));
   REQUIRE(bnn_model_load_static(bytes.p, file.size(), model_memory.p, model_memory.size, &m) == BNN_OK);
   // Too small for the interpreter: a clear message, and no interpreter.
-  Aligned little(2048);
+  AlignedBytes little(2048);
   bnn_interpreter_options o = bnn_interpreter_default_options();
   o.memory = little.p;
   o.memory_bytes = little.size;
