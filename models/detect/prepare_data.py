@@ -43,6 +43,8 @@ import cv2
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from yolo_teacher import YoloTeacher  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 DEFAULT_CACHE = os.path.expanduser("~/.cache/bnn-detect")
@@ -86,31 +88,14 @@ def raccoon_split(data):
     return [n for n in names if n not in test], test
 
 
-class Teacher:
-    def __init__(self, data):
-        t = os.path.join(data, "teachers")
-        self.net = cv2.dnn.readNetFromDarknet(os.path.join(t, "yolo-fastest-1.1.cfg"),
-                                              os.path.join(t, "yolo-fastest-1.1.weights"))
-        self.outs = self.net.getUnconnectedOutLayersNames()
-
+class Teacher(YoloTeacher):
     def persons(self, bgr, score=TEACHER_SCORE):
-        """Person boxes [x0, y0, x1, y1, score] in the frame's pixels."""
+        """Person boxes [x0, y0, x1, y1, score] in the frame's pixels, best
+        first: the whole frame at SIZE x SIZE, boxes at least MIN_SIDE pixels
+        on each side at that size."""
         h, w = bgr.shape[:2]
-        blob = cv2.dnn.blobFromImage(bgr, 1 / 255.0, (SIZE, SIZE), swapRB=True, crop=False)
-        self.net.setInput(blob)
-        o = np.concatenate(self.net.forward(self.outs))
-        s = o[:, 5]  # OpenCV's region layer: objectness x class probability
-        keep = s >= score
-        o, s = o[keep], s[keep]
-        xywh = [[float((cx - bw / 2) * w), float((cy - bh / 2) * h), float(bw * w), float(bh * h)]
-                for cx, cy, bw, bh in o[:, :4]]
-        idx = cv2.dnn.NMSBoxes(xywh, s.tolist(), score, TEACHER_NMS) if len(xywh) else []
-        boxes = []
-        for i in np.array(idx).reshape(-1):
-            x, y, bw, bh = xywh[i]
-            x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)
-            if (x1 - x0) * SIZE / w >= MIN_SIDE and (y1 - y0) * SIZE / h >= MIN_SIDE:
-                boxes.append([x0, y0, x1, y1, float(s[i])])
+        boxes = [b for b in self.person_boxes(bgr, (SIZE, SIZE), score, TEACHER_NMS)
+                 if (b[2] - b[0]) * SIZE / w >= MIN_SIDE and (b[3] - b[1]) * SIZE / h >= MIN_SIDE]
         return sorted(boxes, key=lambda b: -b[4])
 
 

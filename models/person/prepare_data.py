@@ -69,6 +69,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "models", "detect"))
+from yolo_teacher import YoloTeacher  # noqa: E402  (the detector's teacher, shared)
 DEFAULT_DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 DEFAULT_CACHE = os.path.expanduser("~/.cache/bnn-person")
 SPLIT_PATH = os.path.join(HERE, "split.json")
@@ -97,32 +99,15 @@ EXTRA_DIRS = [OCV, "/usr/share/darknet/data", "/usr/share/doc/facedetect/example
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".pgm", ".bmp")
 
 
-class Teacher:
-    def __init__(self, data, name):
-        t = os.path.join(data, "teachers")
-        self.net = cv2.dnn.readNetFromDarknet(os.path.join(t, name + ".cfg"), os.path.join(t, name + ".weights"))
-        self.outs = self.net.getUnconnectedOutLayersNames()
-
+class Teacher(YoloTeacher):
     def persons(self, bgr, score):
-        """Person (class 0) boxes [x0, y0, x1, y1, score] in the image's pixels."""
+        """Person (class 0) boxes [x0, y0, x1, y1, score] in the image's pixels:
+        the image at TEACHER_W wide (aspect kept, height a multiple of 32),
+        boxes at least 2 pixels on each side."""
         h, w = bgr.shape[:2]
         th = max(32, int(round(TEACHER_W * h / w / 32)) * 32)
-        blob = cv2.dnn.blobFromImage(bgr, 1 / 255.0, (TEACHER_W, th), swapRB=True, crop=False)
-        self.net.setInput(blob)
-        o = np.concatenate(self.net.forward(self.outs))
-        s = o[:, 5]
-        keep = s >= score
-        o, s = o[keep], s[keep]
-        xywh = [[float((cx - bw / 2) * w), float((cy - bh / 2) * h), float(bw * w), float(bh * h)]
-                for cx, cy, bw, bh in o[:, :4]]
-        idx = cv2.dnn.NMSBoxes(xywh, s.tolist(), score, NMS) if len(xywh) else []
-        boxes = []
-        for i in np.array(idx).reshape(-1):
-            x, y, bw, bh = xywh[i]
-            x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)
-            if x1 - x0 >= 2 and y1 - y0 >= 2:
-                boxes.append([x0, y0, x1, y1, float(s[i])])
-        return boxes
+        return [b for b in self.person_boxes(bgr, (TEACHER_W, th), score, NMS)
+                if b[2] - b[0] >= 2 and b[3] - b[1] >= 2]
 
 
 def label_window(win, pos_boxes, neg_boxes):
