@@ -254,12 +254,14 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
       const size_t rows_here = pixels - p0 < kRows ? pixels - p0 : kRows;
       uint32_t oy[kRows], ox[kRows];
       void* out_row[kRows];
+      const float* residual_row[kRows];
       for (size_t r = 0; r < kRows; ++r) {
         // Rows past the end repeat the last real row; their results are dropped.
         const size_t p = p0 + (r < rows_here ? r : rows_here - 1);
         oy[r] = static_cast<uint32_t>(p / g.out_w);
         ox[r] = static_cast<uint32_t>(p % g.out_w);
         out_row[r] = out_image + p * out_row_bytes;
+        residual_row[r] = bnn_output_residual_row(t, static_cast<size_t>(b) * pixels + p, s->out_c);
         // Chunks write only real channels: clear the padding bits once.
         if (t->type == BNN_OUTPUT_BITS && r < rows_here)
           static_cast<bnn_word*>(out_row[r])[bnn_words(s->out_c) - 1] = 0;
@@ -304,7 +306,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
               mismatches = hn::Sub(mismatches, PaddedTapsPopcount(di, s, block_taps, oy[r], ox[r], v));
             const auto dot = hn::Sub(hn::Set(di, k_eff[r]), hn::Add(mismatches, mismatches));
             if (count == kChunk) {
-              bits[r] |= TransformLanes(di, t, first, v, dot, out_row[r]);
+              bits[r] |= TransformLanes(di, t, first, v, dot, residual_row[r], out_row[r]);
             } else {
               hn::Store(dot, di, tile + r * kChunk + v);
             }
@@ -316,7 +318,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
           }
           for (size_t r = 0; r < rows_here; ++r) {
             if (count != kChunk) {
-              TransformChunk(t, tile + r * kChunk, first, count, out_row[r]);
+              TransformChunk(t, tile + r * kChunk, first, count, residual_row[r], out_row[r]);
             } else if (t->type == BNN_OUTPUT_BITS) {
               InsertBits(static_cast<bnn_word*>(out_row[r]), first, bits[r], kChunk);
             }

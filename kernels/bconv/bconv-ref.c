@@ -46,12 +46,14 @@ void bnn_bconv2d_ref(const bnn_conv_shape* s, const bnn_word* input, const bnn_w
   const size_t w_row = bnn_conv_weight_row_words(s);
   const size_t out_row_bytes = bnn_output_row_bytes(t->type, s->out_c);
   uint8_t* out = (uint8_t*)output;
+  size_t pixel = 0; /* output rows done, for the residual's row */
   int32_t dot[CHANNEL_BLOCK];
   size_t group_bit[CHANNEL_BLOCK];
 
   for (uint32_t b = 0; b < s->batch; ++b)
     for (uint32_t oy = 0; oy < out_h; ++oy)
-      for (uint32_t ox = 0; ox < out_w; ++ox, out += out_row_bytes) {
+      for (uint32_t ox = 0; ox < out_w; ++ox, out += out_row_bytes, ++pixel) {
+        const float* residual = bnn_output_residual_row(t, pixel, s->out_c);
         if (t->type == BNN_OUTPUT_BITS) memset(out, 0, out_row_bytes);
         for (uint32_t oc0 = 0; oc0 < s->out_c; oc0 += CHANNEL_BLOCK) {
           const uint32_t count = s->out_c - oc0 < CHANNEL_BLOCK ? s->out_c - oc0 : CHANNEL_BLOCK;
@@ -71,7 +73,7 @@ void bnn_bconv2d_ref(const bnn_conv_shape* s, const bnn_word* input, const bnn_w
               const bnn_word* w = weights + oc0 * w_row + tap;
               for (uint32_t j = 0; j < count; ++j, w += w_row) dot[j] += tap_dot(act, group_bit[j], w, cg);
             }
-          for (uint32_t j = 0; j < count; ++j) bnn_output_element_ref(t, dot[j], oc0 + j, out);
+          for (uint32_t j = 0; j < count; ++j) bnn_output_element_ref(t, dot[j], oc0 + j, residual, out);
         }
       }
 }

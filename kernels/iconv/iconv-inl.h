@@ -212,7 +212,7 @@ __attribute__((target(HWY_TARGET_STR ",avx512vnni,bmi2"))) void IConv2D(const bn
           const int32_t* a = p ? acc1 : acc;
           if (t->type == BNN_OUTPUT_BITS) memset(out, 0, out_row_bytes);
           for (size_t c = 0; c < s->out_c; c += kChunk)
-            TransformChunk(t, a + c, c, s->out_c - c < kChunk ? s->out_c - c : kChunk, out);
+            TransformChunk(t, a + c, c, s->out_c - c < kChunk ? s->out_c - c : kChunk, nullptr, out);
         }
       }
     }

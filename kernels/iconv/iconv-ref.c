@@ -11,6 +11,7 @@ void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input
                      const int8_t* weights, const bnn_output_transform* t, void* output) {
   assert(s && input && weights && t && output && bnn_fconv_shape_valid(s));
   assert(input_zero_point >= -128 && input_zero_point <= 127);
+  assert(!t->residual && "the int8 convolution takes no residual");
   const uint32_t out_h = bnn_conv_out_h(s), out_w = bnn_conv_out_w(s);
   const uint32_t cg = s->in_c / s->groups, ocg = s->out_c / s->groups;
   const size_t out_row_bytes = bnn_output_row_bytes(t->type, s->out_c);
@@ -32,7 +33,7 @@ void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input
               const int8_t* w = weights + (((size_t)oc * s->kernel_h + ky) * s->kernel_w + kx) * cg;
               for (uint32_t i = 0; i < cg; ++i) acc += ((int32_t)x[i] - input_zero_point) * (int32_t)w[i];
             }
-          bnn_output_element_ref(t, acc, oc, out);
+          bnn_output_element_ref(t, acc, oc, NULL, out);
         }
       }
 }

@@ -67,7 +67,11 @@ void bnn_bitpack_s8_ref(const int8_t* in, size_t rows, size_t channels,
  *   BNN_OUTPUT_F32:  out = clamp(float(acc) * multiplier[c] + bias[c]), a rounded
  *                    multiply then a rounded add (never fused), and the float
  *                    contract's clamp (below: compare and select), so every target
- *                    gives the same bits.
+ *                    gives the same bits. With a residual (binary convolution and
+ *                    GEMM only): out = clamp((float(acc) * multiplier[c] + bias[c])
+ *                    + residual[c]), a third rounded operation before the clamp,
+ *                    so it equals the unclamped output followed by bnn_add_f32_ref
+ *                    with the clamp: the residual shortcut fused into the layer.
  *   BNN_OUTPUT_S8:   out = int8(round_half_even(clamp(float(acc) * multiplier[c] + bias[c])))
  *                    with the bounds narrowed to lo = max(clamp_min, -128),
  *                    hi = min(clamp_max, 127).
@@ -93,21 +97,33 @@ typedef struct bnn_output_transform {
   float clamp_max;          /* F32, S8: +INFINITY for none */
   const int32_t* threshold; /* BITS: [out_channels] */
   const int32_t* direction; /* BITS: [out_channels], >= 0 or < 0 as above */
+  const float* residual;    /* F32, optional (NULL: none): added before the clamp, in the
+                               output's layout ([batch][out_h][out_w][out_c], [m][n]); it
+                               must not overlap the output */
 } bnn_output_transform;
 
 /* Bytes of one output pixel (row) of `channels` channels in `type`. */
 size_t bnn_output_row_bytes(bnn_output_type type, size_t channels);
 
+/* The residual's row for output row (pixel) `row` of `channels` channels,
+ * or NULL when the transform has none. */
+static inline const float* bnn_output_residual_row(const bnn_output_transform* t, size_t row,
+                                                   size_t channels) {
+  return t->residual ? t->residual + row * channels : (const float*)0;
+}
+
 /* Applies the transform to one output row: acc[c] for c in [0, channels),
  * indexing the transform's per-channel arrays by c, writing the row `out`
  * (bnn_output_row_bytes(type, channels) bytes; a packed row is written whole,
- * its padding bits 0). */
+ * its padding bits 0). `residual_row` is the row's residual
+ * (bnn_output_residual_row), NULL when the transform has none. */
 void bnn_output_row_ref(const bnn_output_transform* t, const int32_t* acc,
-                        size_t channels, void* out);
+                        size_t channels, const float* residual_row, void* out);
 
 /* One element: writes channel c of `row`. For BITS it only sets the bit when
  * it is 1, so the caller zeroes the row first (as bnn_output_row_ref does). */
-void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c, void* row);
+void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c,
+                            const float* residual_row, void* row);
 
 /* ---------------------------------------------------------------------------
  * Binary 2-D convolution.
@@ -276,7 +292,8 @@ static inline bnn_pool_shape bnn_global_pool_shape(uint32_t batch, uint32_t h, u
  * activations): acc = sum over the window's taps inside the image of
  * (x - input_zero_point) * w, exact in int32 (padding is the real value 0),
  * then the output transform `t` (F32, S8, S32 or packed BITS), with the
- * input, weight and output scales folded into its multiplier by the caller.
+ * input, weight and output scales folded into its multiplier by the caller
+ * (no residual).
  * Input [batch][in_h][in_w][in_c] int8, weights canonical OHWI int8
  * (symmetric: zero point 0), output as for bnn_bconv2d_ref.
  * Preconditions: bnn_fconv_shape_valid(s), kernel_h * kernel_w * in_c / groups

@@ -41,10 +41,11 @@ HWY_INLINE void InsertBits(bnn_word* row, size_t first, uint32_t bits, size_t co
 // Lanes [v, v + Lanes(di)) of a full chunk of kChunk channels starting at
 // channel `first`: writes F32/S8/S32 into `out` (the output row) and returns
 // nothing (0), or for BITS returns the lanes' bits shifted to bit v of the
-// chunk; the caller inserts the chunk's 16 bits with InsertBits.
+// chunk; the caller inserts the chunk's 16 bits with InsertBits. `residual`
+// is the row's residual (bnn_output_residual_row) or nullptr.
 template <class DI, class VI>
 HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t first, size_t v,
-                                   VI dot, void* HWY_RESTRICT out) {
+                                   VI dot, const float* HWY_RESTRICT residual, void* HWY_RESTRICT out) {
   const hn::Rebind<float, DI> df;
   const size_t N = hn::Lanes(di);
   const size_t c = first + v;
@@ -72,7 +73,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
       // subnormals): the reference formula, lane by lane.
       HWY_ALIGN int32_t lanes[kChunk];
       hn::Store(dot, di, lanes);
-      for (size_t i = 0; i < N; ++i) bnn_output_element_ref(t, lanes[i], c + i, out);
+      for (size_t i = 0; i < N; ++i) bnn_output_element_ref(t, lanes[i], c + i, residual, out);
       return 0;
 #else
       float lo = t->clamp_min, hi = t->clamp_max;
@@ -80,9 +81,12 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
         lo = lo > -128.0f ? lo : -128.0f;
         hi = hi < 127.0f ? hi : 127.0f;
       }
-      // Multiply, then add: two roundings, exactly as the reference.
+      // Multiply, then add (then add the residual): separate roundings,
+      // exactly as the reference.
       const auto product = hn::Mul(hn::ConvertTo(df, dot), hn::LoadU(df, t->multiplier + c));
-      const auto y = ClampF32(hn::Add(product, hn::LoadU(df, t->bias + c)), hn::Set(df, lo), hn::Set(df, hi));
+      auto affine = hn::Add(product, hn::LoadU(df, t->bias + c));
+      if (residual) affine = hn::Add(affine, hn::LoadU(df, residual + c));
+      const auto y = ClampF32(affine, hn::Set(df, lo), hn::Set(df, hi));
       if (t->type == BNN_OUTPUT_F32) {
         hn::StoreU(y, df, static_cast<float*>(out) + c);
       } else {
@@ -101,18 +105,19 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
 // dot[0..count) are channels first..first+count of the row `out`
 // (count <= kChunk). dot must be kChunk int32 and vector-aligned.
 HWY_INLINE void TransformChunk(const bnn_output_transform* t, const int32_t* HWY_RESTRICT dot,
-                               size_t first, size_t count, void* HWY_RESTRICT out) {
+                               size_t first, size_t count, const float* HWY_RESTRICT residual,
+                               void* HWY_RESTRICT out) {
   if (count != kChunk) {
     // A partial chunk (the last one of a row or group) goes through the
     // reference, so the transform arrays are never read past out_c.
     if (t->type == BNN_OUTPUT_BITS) InsertBits(static_cast<bnn_word*>(out), first, 0, count);
-    for (size_t i = 0; i < count; ++i) bnn_output_element_ref(t, dot[i], first + i, out);
+    for (size_t i = 0; i < count; ++i) bnn_output_element_ref(t, dot[i], first + i, residual, out);
     return;
   }
   const hn::CappedTag<int32_t, kChunk> di;
   uint32_t bits = 0;
   for (size_t v = 0; v < kChunk; v += hn::Lanes(di))
-    bits |= TransformLanes(di, t, first, v, hn::Load(di, dot + v), out);
+    bits |= TransformLanes(di, t, first, v, hn::Load(di, dot + v), residual, out);
   if (t->type == BNN_OUTPUT_BITS) InsertBits(static_cast<bnn_word*>(out), first, bits, kChunk);
 }
 

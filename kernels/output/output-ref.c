@@ -14,13 +14,19 @@ static float affine_clamped(const bnn_output_transform* t, int32_t acc, size_t c
   return bnn_clamp_f32(product + t->bias[c], lo, hi);
 }
 
-void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c, void* row) {
+void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c,
+                            const float* residual_row, void* row) {
   switch (t->type) {
     case BNN_OUTPUT_S32:
       ((int32_t*)row)[c] = acc;
       return;
     case BNN_OUTPUT_F32:
-      ((float*)row)[c] = affine_clamped(t, acc, c, t->clamp_min, t->clamp_max);
+      if (residual_row) {
+        const float y = (float)acc * t->multiplier[c] + t->bias[c];
+        ((float*)row)[c] = bnn_clamp_f32(y + residual_row[c], t->clamp_min, t->clamp_max);
+      } else {
+        ((float*)row)[c] = affine_clamped(t, acc, c, t->clamp_min, t->clamp_max);
+      }
       return;
     case BNN_OUTPUT_S8: {
       const float lo = fmaxf(t->clamp_min, -128.0f), hi = fminf(t->clamp_max, 127.0f);
@@ -37,7 +43,7 @@ void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c
 }
 
 void bnn_output_row_ref(const bnn_output_transform* t, const int32_t* acc, size_t channels,
-                        void* out) {
+                        const float* residual_row, void* out) {
   if (t->type == BNN_OUTPUT_BITS) memset(out, 0, bnn_output_row_bytes(t->type, channels));
-  for (size_t c = 0; c < channels; ++c) bnn_output_element_ref(t, acc[c], c, out);
+  for (size_t c = 0; c < channels; ++c) bnn_output_element_ref(t, acc[c], c, residual_row, out);
 }

@@ -158,7 +158,9 @@ std::vector<uint8_t> Run(const bnn_kernel_table* k, const ConvCase& c, const bnn
   const size_t out_bytes = rows * bnn_output_row_bytes(t.type, s.out_c);
   GuardedBuffer out(out_bytes);
   memset(out.as<void>(), 0xA5, out_bytes);  // garbage: every byte must be written
-  k->bconv2d(&s, input.as<bnn_word>(), wbytes ? packed.as<void>() : canonical.as<void>(), &t,
+  std::unique_ptr<GuardedBuffer> residual;
+  const bnn_output_transform guarded = GuardResidual(t, rows, s.out_c, &residual);
+  k->bconv2d(&s, input.as<bnn_word>(), wbytes ? packed.as<void>() : canonical.as<void>(), &guarded,
              out.as<void>(), sbytes ? scratch.as<void>() : nullptr);
   const uint8_t* o = out.as<uint8_t>();
   return std::vector<uint8_t>(o, o + out_bytes);
@@ -201,12 +203,40 @@ TEST_CASE("optimised bconv2d equals the reference bit for bit on every target", 
   for (const bnn_conv_shape& s : shapes) {
     const ConvCase c = MakeCase(rng, s);
     const int32_t k = static_cast<int32_t>(s.kernel_h * s.kernel_w * (s.in_c / s.groups));
-    const Transforms transforms(rng, s.out_c, k);
+    const size_t rows = static_cast<size_t>(s.batch) * bnn_conv_out_h(&s) * bnn_conv_out_w(&s);
+    const Transforms transforms(rng, s.out_c, k, rows);
     for (const bnn_output_transform* t : transforms.all()) {
       const std::vector<uint8_t> expected = Run(bnn_kernels_reference(), c, *t);
       for (const bnn_kernel_table* impl : targets) {
-        INFO(impl->name << " " << TypeName(t->type) << " " << Describe(s));
+        INFO(impl->name << " " << TransformName(*t) << " " << Describe(s));
         CHECK(Run(impl, c, *t) == expected);
+      }
+    }
+  }
+}
+
+TEST_CASE("a residual in the transform equals the unclamped output, then bnn_add_f32_ref with the clamp",
+          "[bconv][residual]") {
+  // The fused residual shortcut must give the bits of BCONV2D followed by ADD.
+  std::mt19937 rng(2024);
+  std::vector<bnn_conv_shape> shapes = EdgeShapes();
+  for (const bnn_conv_shape& s : RandomShapes(rng, 20)) shapes.push_back(s);
+  for (const bnn_conv_shape& s : shapes) {
+    const ConvCase c = MakeCase(rng, s);
+    const int32_t k = static_cast<int32_t>(s.kernel_h * s.kernel_w * (s.in_c / s.groups));
+    const size_t rows = static_cast<size_t>(s.batch) * bnn_conv_out_h(&s) * bnn_conv_out_w(&s);
+    const Transforms tr(rng, s.out_c, k, rows);
+    const size_t n = rows * s.out_c;
+    for (const bnn_kernel_table* impl : AllTables()) {
+      const std::vector<uint8_t> plain = Run(impl, c, tr.f32);  // unclamped
+      for (const bnn_output_transform* fused : {&tr.f32_residual, &tr.f32_relu_residual}) {
+        INFO(impl->name << " clamp " << fused->clamp_min << ".." << fused->clamp_max << " " << Describe(s));
+        std::vector<float> expected(n);
+        bnn_add_f32_ref(reinterpret_cast<const float*>(plain.data()), tr.residual.data(), n, fused->clamp_min,
+                        fused->clamp_max, expected.data());
+        const std::vector<uint8_t> got = Run(impl, c, *fused);
+        REQUIRE(got.size() == n * sizeof(float));
+        CHECK(FirstFloatDifference(reinterpret_cast<const float*>(got.data()), expected.data(), n) == n);
       }
     }
   }

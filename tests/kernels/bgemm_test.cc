@@ -21,7 +21,9 @@ std::vector<uint8_t> Run(const bnn_kernel_table* k, const bnn_gemm_shape& s,
   const size_t out_bytes = s.m * bnn_output_row_bytes(t.type, s.n);
   GuardedBuffer out(out_bytes);
   memset(out.as<void>(), 0x5A, out_bytes);
-  k->bgemm(&s, in.as<bnn_word>(), wbytes ? packed.as<void>() : canonical.as<void>(), &t, out.as<void>());
+  std::unique_ptr<GuardedBuffer> residual;
+  const bnn_output_transform guarded = GuardResidual(t, s.m, s.n, &residual);
+  k->bgemm(&s, in.as<bnn_word>(), wbytes ? packed.as<void>() : canonical.as<void>(), &guarded, out.as<void>());
   return std::vector<uint8_t>(out.as<uint8_t>(), out.as<uint8_t>() + out_bytes);
 }
 
@@ -63,11 +65,11 @@ TEST_CASE("optimised bgemm equals the reference bit for bit on every target", "[
   for (const bnn_gemm_shape& s : Shapes()) {
     const std::vector<bnn_word> a = Pack(RandomSigns(rng, size_t(s.m) * s.k), s.m, s.k);
     const std::vector<bnn_word> w = Pack(RandomSigns(rng, size_t(s.n) * s.k), s.n, s.k);
-    const Transforms transforms(rng, s.n, static_cast<int32_t>(s.k));
+    const Transforms transforms(rng, s.n, static_cast<int32_t>(s.k), s.m);
     for (const bnn_output_transform* t : transforms.all()) {
       const std::vector<uint8_t> expected = Run(bnn_kernels_reference(), s, a, w, *t);
       for (const bnn_kernel_table* impl : targets) {
-        INFO(impl->name << " " << TypeName(t->type) << " m " << s.m << " n " << s.n << " k " << s.k);
+        INFO(impl->name << " " << TransformName(*t) << " m " << s.m << " n " << s.n << " k " << s.k);
         CHECK(Run(impl, s, a, w, *t) == expected);
       }
     }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -76,12 +77,14 @@ inline std::vector<bnn_word> Pack(const std::vector<float>& values, size_t rows,
 
 // A transform of each type with per-channel parameters that exercise every
 // path: negative multipliers, clamps, rounding ties, both threshold directions.
+// Given the output's rows (pixels), also F32 with a residual, unclamped and
+// clamped (the binary kernels' fused shortcut).
 struct Transforms {
-  std::vector<float> multiplier, bias;
+  std::vector<float> multiplier, bias, residual;
   std::vector<int32_t> threshold, direction;
-  bnn_output_transform s32{}, f32{}, f32_relu{}, s8{}, bits{};
+  bnn_output_transform s32{}, f32{}, f32_relu{}, s8{}, bits{}, f32_residual{}, f32_relu_residual{};
 
-  Transforms(std::mt19937& rng, size_t channels, int32_t k) {
+  Transforms(std::mt19937& rng, size_t channels, int32_t k, size_t rows = 0) {
     std::uniform_real_distribution<float> m(-2.0f, 2.0f), b(-8.0f, 8.0f);
     std::uniform_int_distribution<int32_t> thr(-k, k);
     for (size_t c = 0; c < channels; ++c) {
@@ -92,17 +95,28 @@ struct Transforms {
       direction.push_back(c % 3 == 0 ? -1 : 1);
     }
     s32.type = BNN_OUTPUT_S32;
-    f32 = {BNN_OUTPUT_F32, multiplier.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr};
+    f32 = {BNN_OUTPUT_F32, multiplier.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr, nullptr};
     f32_relu = f32;
     f32_relu.clamp_min = 0.0f;
     f32_relu.clamp_max = 6.0f;
-    s8 = {BNN_OUTPUT_S8, multiplier.data(), bias.data(), -100.0f, HUGE_VALF, nullptr, nullptr};
+    s8 = {BNN_OUTPUT_S8, multiplier.data(), bias.data(), -100.0f, HUGE_VALF, nullptr, nullptr, nullptr};
     bits.type = BNN_OUTPUT_BITS;
     bits.threshold = threshold.data();
     bits.direction = direction.data();
+    if (rows == 0) return;
+    std::uniform_real_distribution<float> r(-8.0f, 8.0f);
+    for (size_t i = 0; i < rows * channels; ++i) residual.push_back(i % 11 == 0 ? -0.0f : r(rng));
+    f32_residual = f32;
+    f32_residual.residual = residual.data();
+    f32_relu_residual = f32_relu;
+    f32_relu_residual.residual = residual.data();
   }
 
-  std::vector<const bnn_output_transform*> all() const { return {&s32, &f32, &f32_relu, &s8, &bits}; }
+  std::vector<const bnn_output_transform*> all() const {
+    std::vector<const bnn_output_transform*> v = {&s32, &f32, &f32_relu, &s8, &bits};
+    if (!residual.empty()) v.insert(v.end(), {&f32_residual, &f32_relu_residual});
+    return v;
+  }
 };
 
 // Uniform floats in [lo, hi).
@@ -132,6 +146,22 @@ inline const char* TypeName(bnn_output_type t) {
     case BNN_OUTPUT_BITS: return "bits";
   }
   return "?";
+}
+
+inline std::string TransformName(const bnn_output_transform& t) {
+  return std::string(TypeName(t.type)) + (t.residual ? "+residual" : "");
+}
+
+// A copy of `t` whose residual (rows x channels floats) sits against a guard
+// page in `guarded`, so that a kernel reading past it crashes.
+inline bnn_output_transform GuardResidual(const bnn_output_transform& t, size_t rows, size_t channels,
+                                          std::unique_ptr<GuardedBuffer>* guarded) {
+  bnn_output_transform g = t;
+  if (!t.residual) return g;
+  guarded->reset(new GuardedBuffer(rows * channels * sizeof(float), sizeof(float)));
+  memcpy((*guarded)->as<void>(), t.residual, (*guarded)->size());
+  g.residual = (*guarded)->as<const float>();
+  return g;
 }
 
 }  // namespace bnn_test

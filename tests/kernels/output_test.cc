@@ -52,7 +52,7 @@ TEST_CASE("F32 multiplies, adds and clamps per channel", "[output]") {
   for (uint32_t j = 0; j < kChannels; ++j) mult[j] = j % 2 ? -0.5f : 0.25f, bias[j] = float(j) - 4.0f;
   for (const bnn_kernel_table* k : AllTables()) {
     INFO(k->name);
-    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr};
+    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr, nullptr};
     std::vector<float> got = As<float>(Run(k, t));
     for (uint32_t j = 0; j < kChannels; ++j) CHECK(got[j] == float(kAcc[j]) * mult[j] + bias[j]);
     t.clamp_min = 0.0f;  // ReLU6
@@ -65,6 +65,35 @@ TEST_CASE("F32 multiplies, adds and clamps per channel", "[output]") {
   }
 }
 
+TEST_CASE("F32 with a residual adds it after the bias, then clamps", "[output][residual]") {
+  // Channel 3 (acc 6) shows the order of the three roundings:
+  // 6 * 2796202.75 = 2^24 + 0.5 -> 2^24, + 1 -> 2^24 (a tie, to even), + -2^24 -> 0,
+  // where adding bias and residual first would give 1.
+  std::vector<float> mult(kChannels, 0.25f), bias(kChannels, 1.0f), residual(kChannels);
+  for (uint32_t j = 0; j < kChannels; ++j) residual[j] = float(j) - 8.0f;
+  mult[3] = 2796202.75f;
+  residual[3] = -16777216.0f;
+  for (const bnn_kernel_table* k : AllTables()) {
+    INFO(k->name);
+    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr,
+                           residual.data()};
+    std::vector<float> got = As<float>(Run(k, t));
+    for (uint32_t j = 0; j < kChannels; ++j) {
+      const float product = float(kAcc[j]) * mult[j];
+      const float affine = product + bias[j];
+      CHECK(got[j] == affine + residual[j]);
+    }
+    CHECK(got[3] == 0.0f);
+    t.clamp_min = 0.0f;  // ReLU6 after the add
+    t.clamp_max = 6.0f;
+    got = As<float>(Run(k, t));
+    for (uint32_t j = 0; j < kChannels; ++j) {
+      const float y = (float(kAcc[j]) * mult[j] + bias[j]) + residual[j];
+      CHECK(got[j] == (y < 0 ? 0.0f : y > 6 ? 6.0f : y));
+    }
+  }
+}
+
 TEST_CASE("F32 clamps by compare and select: ReLU keeps -0.0 on every target", "[output]") {
   // Channel 6 has acc = 0: 0 * -1 = -0, -0 + -0 = -0, and -0 < 0 is false.
   std::vector<float> mult(kChannels, 1.0f), bias(kChannels, 0.0f);
@@ -72,7 +101,7 @@ TEST_CASE("F32 clamps by compare and select: ReLU keeps -0.0 on every target", "
   bias[6] = -0.0f;
   for (const bnn_kernel_table* k : AllTables()) {
     INFO(k->name);
-    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), 0.0f, HUGE_VALF, nullptr, nullptr};
+    bnn_output_transform t{BNN_OUTPUT_F32, mult.data(), bias.data(), 0.0f, HUGE_VALF, nullptr, nullptr, nullptr};
     const std::vector<float> got = As<float>(Run(k, t));
     uint32_t bits;
     memcpy(&bits, &got[6], sizeof bits);
@@ -86,7 +115,7 @@ TEST_CASE("S8 rounds half to even and saturates", "[output]") {
   mult[7] = 10.0f;  // -320: saturates at -128
   for (const bnn_kernel_table* k : AllTables()) {
     INFO(k->name);
-    bnn_output_transform t{BNN_OUTPUT_S8, mult.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr};
+    bnn_output_transform t{BNN_OUTPUT_S8, mult.data(), bias.data(), -HUGE_VALF, HUGE_VALF, nullptr, nullptr, nullptr};
     const std::vector<int8_t> got = As<int8_t>(Run(k, t));
     // acc * 0.25: 30 -> 7.5 -> 8, 2 -> 0.5 -> 0, 6 -> 1.5 -> 2, -2 -> -0.5 -> 0, -6 -> -1.5 -> -2,
     // 10 -> 2.5 -> 2, 14 -> 3.5 -> 4, -10 -> -2.5 -> -2.
