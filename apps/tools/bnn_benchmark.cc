@@ -18,10 +18,12 @@ namespace {
 
 const char kUsage[] =
     "usage: bnn-benchmark MODEL.bnn [--runs N] [--warmup N] [--force-reference] [--no-profile] [--patch]\n"
+    "                     [--no-fusion]\n"
     "Prints the median latency over N runs (default 50, after 5 warm-up runs), the\n"
     "per-operator profile, peak arena and weight memory, and the kernels in use.\n"
     "The arena is given for layer-by-layer and for patch-based execution; --patch\n"
-    "times the patch-based one.\n";
+    "times the patch-based one. --no-fusion runs every operator as the model lists\n"
+    "it (no residual fusion).\n";
 
 double Now() {
   timespec ts;
@@ -52,7 +54,7 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::string path;
   int runs = 50, warmup = 5;
-  bool force_reference = false, profile = true, patch = false;
+  bool force_reference = false, profile = true, patch = false, no_fusion = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
       profile = false;
     } else if (a == "--patch") {
       patch = true;
+    } else if (a == "--no-fusion") {
+      no_fusion = true;
     } else if (!a.empty() && a[0] != '-' && path.empty()) {
       path = a;
     } else {
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
   bnn_interpreter_options options = bnn_interpreter_default_options();
   options.force_reference = force_reference;
   options.patch_based = patch;
+  options.no_fusion = no_fusion;
   bnn_interpreter* it = nullptr;
   if (bnn_interpreter_create(model, &options, &it) != BNN_OK) {
     bnn_model_free(model);

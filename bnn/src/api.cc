@@ -402,7 +402,8 @@ int bnn_interpreter_op_count(const bnn_interpreter* it) { return it ? it->model-
 bnn_status bnn_interpreter_op_profile(const bnn_interpreter* it, int index, bnn_op_profile* p) {
   if (!it || !p || index < 0 || index >= it->model->num_ops) return BNN_ERROR_INVALID_ARGUMENT;
   const bnn::OpDesc& op = it->model->ops[index];
-  p->type = op.kernel->type_name;
+  const int partner = it->fused[index];
+  p->type = partner < 0 ? op.kernel->type_name : partner > index ? "BCONV2D+ADD" : "ADD (fused)";
   p->name = op.name;
   p->seconds = it->op_seconds[index];
   p->macs = op.macs;

@@ -15,13 +15,13 @@ size_t AlignUp(size_t n) { return (n + kArenaAlign - 1) / kArenaAlign * kArenaAl
 
 // BNN_INTERPRETER_MEMORY_BYTES (bnn.h) must hold what CreateInterpreter takes
 // from options.memory besides the arena and packed weights, on every target:
-// the struct and ten tables or temporaries, each with up to kTableAlign - 1
+// the struct and twelve tables or temporaries, each with up to kTableAlign - 1
 // bytes of padding; per tensor a data pointer, a plan buffer, its place in
 // the order and a reader count; per operator three pointers, a time, a
-// memory request, a plan buffer and its place; per input a pointer.
-static_assert(sizeof(bnn_interpreter) + sizeof(void*) + 10 * (kTableAlign - 1) <= 1024 &&
+// memory request, a plan buffer, its place and its fusion; per input a pointer.
+static_assert(sizeof(bnn_interpreter) + sizeof(void*) + 12 * (kTableAlign - 1) <= 1024 &&
                   sizeof(void*) + sizeof(PlanBuffer) + 2 * sizeof(int) <= 64 &&
-                  3 * sizeof(void*) + sizeof(double) + sizeof(MemoryRequest) + sizeof(PlanBuffer) + sizeof(int) <= 96 &&
+                  3 * sizeof(void*) + sizeof(double) + sizeof(MemoryRequest) + sizeof(PlanBuffer) + 2 * sizeof(int) <= 96 &&
                   sizeof(void*) <= 16,
               "the interpreter's tables outgrew BNN_INTERPRETER_MEMORY_BYTES");
 
@@ -86,6 +86,46 @@ bool StageRows(const bnn_model* m, int last, int band_rows, int* capacity, long*
   return true;
 }
 
+// ---- Residual fusion ---------------------------------------------------------------
+
+// Pairs each binary convolution from operator `first` on (op.h's
+// ResidualFusable) whose output only an ADD of two same-shape tensors reads
+// with that ADD: fused[conv] = add and fused[add] = conv, -1 elsewhere. The
+// pair runs at the ADD's place, where the residual is computed.
+void FindFusions(const bnn_model* m, const int* readers, int first, int* fused) {
+  for (int i = 0; i < m->num_ops; ++i) fused[i] = -1;
+  for (int i = first < 0 ? 0 : first; i < m->num_ops; ++i) {
+    const OpDesc& conv = m->ops[i];
+    if (!ResidualFusable(conv)) continue;
+    const int y = conv.outputs[0];
+    if (readers[y] != 1 || m->tensors[y].is_output) continue;
+    for (int j = i + 1; j < m->num_ops; ++j) {
+      const OpDesc& add = m->ops[j];
+      if (add.num_inputs < 2 || (add.inputs[0] != y && add.inputs[1] != y)) continue;
+      float lo, hi;
+      if (ResidualAdd(add, &lo, &hi)) {
+        fused[i] = j;
+        fused[j] = i;
+      }
+      break;  // y's only reader
+    }
+  }
+}
+
+// A fused pair in a plan: the convolution's output is never written, its
+// input is read and its scratch used at the ADD's place.
+void ApplyFusions(const bnn_model* m, const int* fused, PlanBuffer* buffers) {
+  for (int i = 0; i < m->num_ops; ++i) {
+    const int j = fused[i];
+    if (j <= i) continue;
+    buffers[m->ops[i].outputs[0]].size = 0;
+    PlanBuffer& x = buffers[m->ops[i].inputs[0]];
+    if (x.size && x.last < j) x.last = j;
+    PlanBuffer& scratch = buffers[m->num_tensors + i];
+    scratch.first = scratch.last = j;
+  }
+}
+
 // ---- Arena plans ----------------------------------------------------------------
 
 // The buffers of one plan: every activation tensor, then one scratch buffer
@@ -143,11 +183,12 @@ struct Plan {
   PatchStage stage;
 };
 
-// Plans the arena layer by layer and, when asked, with every patch stage
-// from operator 0 and every band height, keeping the smallest; `buffers`
-// ends with the chosen plan's offsets.
-bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool patch, Allocator* alloc,
-                        PlanBuffer* buffers, Plan* plan, ErrorBuffer* err) {
+// Fills `fused` (every operator after the longest possible patch stage, when
+// `fuse`), then plans the arena layer by layer and, when asked, with every
+// patch stage from operator 0 and every band height, keeping the smallest;
+// `buffers` ends with the chosen plan's offsets.
+bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool patch, bool fuse, Allocator* alloc,
+                        PlanBuffer* buffers, Plan* plan, int* fused, ErrorBuffer* err) {
   const int count = m->num_tensors + m->num_ops;
   const size_t mark = alloc->Mark();
   int* order = static_cast<int*>(alloc->Alloc(static_cast<size_t>(count) * sizeof(int)));
@@ -161,18 +202,22 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
     for (int k = 0; k < m->ops[i].num_inputs; ++k)
       if (m->ops[i].inputs[k] >= 0) ++readers[m->ops[i].inputs[k]];
 
+  const int chain_end = patch ? LongestChain(m, readers) : -1;
+  FindFusions(m, readers, fuse ? chain_end + 1 : m->num_ops, fused);
+
   int capacity[kMaxPatchOps] = {};
   long rows_run[kMaxPatchOps] = {};
   FillBuffers(m, requests, -1, capacity, buffers);
+  ApplyFusions(m, fused, buffers);
   plan->layer_arena_bytes = plan->arena_bytes = PlanArena(buffers, count, order);
   plan->stage = PatchStage();
   int best_last = -1, best_rows = 0;
-  const int chain_end = patch ? LongestChain(m, readers) : -1;
   for (int last = 1; last <= chain_end; ++last) {
     const int out_rows = m->tensors[m->ops[last].outputs[0]].dims[1];
     for (int rows = 1; rows <= out_rows; ++rows) {
       if (!StageRows(m, last, rows, capacity, rows_run)) continue;
       FillBuffers(m, requests, last, capacity, buffers);
+      ApplyFusions(m, fused, buffers);
       const size_t need = PlanArena(buffers, count, order);
       // Smallest arena; on a tie the taller band (less recomputation).
       if (need < plan->arena_bytes || (best_last >= 0 && need == plan->arena_bytes)) {
@@ -201,6 +246,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
     s.recompute = macs > 0 ? run / macs : 1.0;
   }
   FillBuffers(m, requests, best_last, capacity, buffers);
+  ApplyFusions(m, fused, buffers);
   PlanArena(buffers, count, order);
 #ifndef NDEBUG
   assert(!AnyLiveOverlap(buffers, count) && "the arena plan overlaps two live tensors");
@@ -231,7 +277,8 @@ bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* 
   it->op_persistent = static_cast<void**>(alloc->Alloc(no * sizeof(void*)));
   it->op_scratch = static_cast<void**>(alloc->Alloc(no * sizeof(void*)));
   it->op_seconds = static_cast<double*>(alloc->Alloc(no * sizeof(double)));
-  if (!it->data || !it->input_home || !it->op_persistent || !it->op_scratch || !it->op_seconds)
+  it->fused = static_cast<int*>(alloc->Alloc(no * sizeof(int)));
+  if (!it->data || !it->input_home || !it->op_persistent || !it->op_scratch || !it->op_seconds || !it->fused)
     return OutOfMemory(*alloc, &it->error, "the interpreter's tables");
 
   // Planning works in temporaries (a region gets their bytes back at the
@@ -250,7 +297,8 @@ bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* 
       if (op.kernel->memory) requests[i] = op.kernel->memory(op, it->kernels);
       it->persistent_bytes += AlignUp(requests[i].persistent_bytes);
     }
-    s = PlanArenaFor(m, requests, o->patch_based != 0, alloc, buffers, &plan, &it->error);
+    s = PlanArenaFor(m, requests, o->patch_based != 0, o->no_fusion == 0, alloc, buffers, &plan, it->fused,
+                     &it->error);
   }
   // Until the arena exists: arena offset + 1 (0: no buffer) in data and
   // op_scratch, packed-weight bytes in op_persistent.
@@ -313,6 +361,7 @@ void DestroyInterpreter(bnn_interpreter* it) {
   heap.Free(it->op_persistent);
   heap.Free(it->op_scratch);
   heap.Free(it->op_seconds);
+  heap.Free(it->fused);
 }
 
 namespace {
@@ -328,6 +377,26 @@ void RunOp(bnn_interpreter* it, EvalContext* ctx, int i) {
     it->op_seconds[i] = Now() - t0;
   } else {
     m->ops[i].kernel->eval(*ctx);
+  }
+}
+
+// A fused binary convolution and ADD (FindFusions), run at the ADD's place;
+// its time counts as the convolution's.
+void RunFused(bnn_interpreter* it, EvalContext* ctx, int conv, int add) {
+  const bnn_model* m = it->model;
+  const OpDesc& a = m->ops[add];
+  const int y = m->ops[conv].outputs[0];
+  const float* residual = static_cast<const float*>(it->data[a.inputs[0] == y ? a.inputs[1] : a.inputs[0]]);
+  float lo = 0, hi = 0;
+  ResidualAdd(a, &lo, &hi);
+  ctx->op = &m->ops[conv];
+  ctx->persistent = it->op_persistent[conv];
+  ctx->scratch = it->op_scratch[conv];
+  const double t0 = it->profile ? Now() : 0.0;
+  EvalWithResidual(*ctx, residual, lo, hi, static_cast<float*>(it->data[a.outputs[0]]));
+  if (it->profile) {
+    it->op_seconds[conv] = Now() - t0;
+    it->op_seconds[add] = 0;
   }
 }
 
@@ -390,7 +459,13 @@ void Invoke(bnn_interpreter* it) {
       i = it->patch.last;
       continue;
     }
-    RunOp(it, &ctx, i);
+    const int partner = it->fused[i];
+    if (partner > i) continue;  // a binary convolution that runs with its ADD, later
+    if (partner >= 0) {
+      RunFused(it, &ctx, partner, i);
+    } else {
+      RunOp(it, &ctx, i);
+    }
   }
 }
 

@@ -42,6 +42,8 @@ struct bnn_interpreter {
   void** op_persistent; // [num_ops]
   void** op_scratch;    // [num_ops]
   double* op_seconds;   // [num_ops], when profiling
+  int* fused;           // [num_ops]: -1, or the other operator of a residual fusion (op.h): for a
+                        // binary convolution the ADD it runs with (later), for that ADD the convolution
   bool profile;
   bnn::PatchStage patch;
   bnn::ErrorBuffer error;

@@ -204,6 +204,11 @@ typedef struct bnn_interpreter_options {
    * with the bytes needed. */
   void* memory;
   size_t memory_bytes;
+  /* 1: run every operator as the model lists it. By default a binary
+   * convolution whose float output only a residual ADD reads computes the
+   * sum itself (bit-identical, faster, less arena); its profile entry is then
+   * "BCONV2D+ADD" and the ADD's "ADD (fused)" with no time. */
+  int no_fusion;
 } bnn_interpreter_options;
 
 /* Options with every default (size filled in). */

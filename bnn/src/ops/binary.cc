@@ -9,6 +9,7 @@
 //               BITS output:      threshold S32 [O], direction S32 [O]
 //               S32 output:       none
 // The fused activation of the options becomes the clamp.
+#include <math.h>
 #include <string.h>
 
 #include "common.h"
@@ -64,6 +65,26 @@ void BConvEvalBand(const EvalContext& ctx, const RowBand& band) {
   ctx.kernels->bconv2d(&s, static_cast<const bnn_word*>(band.in), ctx.persistent ? ctx.persistent : p.weights,
                        &p.transform, band.out, ctx.scratch);
 }
+
+}  // namespace
+
+bool ResidualFusable(const OpDesc& op) {
+  if (op.fb->type() != fb::OpType::BCONV2D) return false;
+  const bnn_output_transform& t = Params<BConvParams>(op).transform;
+  return t.type == BNN_OUTPUT_F32 && t.clamp_min == -HUGE_VALF && t.clamp_max == HUGE_VALF;
+}
+
+void EvalWithResidual(const EvalContext& ctx, const float* residual, float clamp_min, float clamp_max, float* out) {
+  const BConvParams& p = Params<BConvParams>(*ctx.op);
+  bnn_output_transform t = p.transform;
+  t.residual = residual;
+  t.clamp_min = clamp_min;
+  t.clamp_max = clamp_max;
+  ctx.kernels->bconv2d(&p.shape, ctx.in<const bnn_word>(0), ctx.persistent ? ctx.persistent : p.weights, &t, out,
+                       ctx.scratch);
+}
+
+namespace {
 
 // ---- BFULLY_CONNECTED -------------------------------------------------------
 

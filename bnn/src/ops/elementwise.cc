@@ -192,6 +192,19 @@ void BinaryEval(const EvalContext& ctx) {
   }
 }
 
+}  // namespace
+
+bool ResidualAdd(const OpDesc& op, float* clamp_min, float* clamp_max) {
+  if (op.fb->type() != fb::OpType::ADD) return false;
+  const BinaryParams& p = Params<BinaryParams>(op);
+  if (p.b_count != p.count) return false;
+  *clamp_min = p.lo;
+  *clamp_max = p.hi;
+  return true;
+}
+
+namespace {
+
 // ---- QUANTIZE (F32 -> S8/U8) and DEQUANTIZE (S8/U8 -> F32) ---------------------
 
 struct QuantParams {

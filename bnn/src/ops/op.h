@@ -93,4 +93,18 @@ struct OpKernel {
 // The kernel for an fb::OpType value, or nullptr when this build has none.
 const OpKernel* FindOpKernel(int op_type);
 
+// ---- Residual fusion (interpreter.cc) ------------------------------------------
+// A binary convolution whose F32 output y has no clamp and is read only by an
+// ADD of y and a residual r of y's shape runs as one operator: the kernel's
+// output transform adds r and applies the ADD's clamp (bnn_kernels.h), so
+// y is never written and the ADD never runs. Bit-identical to the two.
+
+// True for a BCONV2D with an F32 output and no clamp of its own.
+bool ResidualFusable(const OpDesc& op);
+// True for an ADD of two tensors of one shape (no broadcast), with its clamp.
+bool ResidualAdd(const OpDesc& op, float* clamp_min, float* clamp_max);
+// Runs a ResidualFusable operator (ctx: its own) writing clamp(y + residual)
+// to `out` instead of y.
+void EvalWithResidual(const EvalContext& ctx, const float* residual, float clamp_min, float clamp_max, float* out);
+
 }  // namespace bnn
