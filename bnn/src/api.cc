@@ -403,7 +403,7 @@ bnn_status bnn_interpreter_op_profile(const bnn_interpreter* it, int index, bnn_
   if (!it || !p || index < 0 || index >= it->model->num_ops) return BNN_ERROR_INVALID_ARGUMENT;
   const bnn::OpDesc& op = it->model->ops[index];
   const int partner = it->fused[index];
-  p->type = partner < 0 ? op.kernel->type_name : partner > index ? "BCONV2D+ADD" : "ADD (fused)";
+  p->type = partner < 0 ? op.kernel->type_name : partner > index ? "BCONV2D+ADD" : "ADD:fused";
   p->name = op.name;
   p->seconds = it->op_seconds[index];
   p->macs = op.macs;

@@ -148,7 +148,7 @@ Run Invoke(const bnn_model* m, const std::vector<float>& input, int no_fusion, i
       ++r.fused_convs;
       CHECK(p.seconds > 0);
     }
-    if (type == "ADD (fused)") {
+    if (type == "ADD:fused") {
       ++r.fused_adds;
       CHECK(p.seconds == 0);
     }

@@ -52,7 +52,7 @@ Expected RunByHand(const TinyBinaryNet& net, const std::vector<float>& x) {
   bnn_conv_shape s2 = s1;
   s2.in_h = s2.in_w = 4; s2.in_c = 33; s2.out_c = 20; s2.pad_value = BNN_PAD_ONE;
   bnn_conv_same_padding(&s2, 1);
-  bnn_output_transform t2{BNN_OUTPUT_F32, net.mult2.data(), net.bias2.data(), 0.0f, INFINITY, nullptr, nullptr};
+  bnn_output_transform t2{BNN_OUTPUT_F32, net.mult2.data(), net.bias2.data(), 0.0f, INFINITY, nullptr, nullptr, nullptr};
   Expected e;
   e.conv2.resize(16 * 20);
   bnn_bconv2d_ref(&s2, p1.data(), w2.data(), &t2, e.conv2.data());

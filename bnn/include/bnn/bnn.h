@@ -207,7 +207,7 @@ typedef struct bnn_interpreter_options {
   /* 1: run every operator as the model lists it. By default a binary
    * convolution whose float output only a residual ADD reads computes the
    * sum itself (bit-identical, faster, less arena); its profile entry is then
-   * "BCONV2D+ADD" and the ADD's "ADD (fused)" with no time. */
+   * "BCONV2D+ADD" and the ADD's "ADD:fused" with no time. */
   int no_fusion;
 } bnn_interpreter_options;
 
@@ -279,7 +279,7 @@ int bnn_interpreter_detect(bnn_interpreter* interpreter, float score_threshold, 
 /* Profiling (options.profile = 1): per operator of the last invoke. */
 int bnn_interpreter_op_count(const bnn_interpreter* interpreter);
 typedef struct bnn_op_profile {
-  const char* type;    /* "BCONV2D", ... */
+  const char* type;    /* "BCONV2D", ...; "BCONV2D+ADD" and "ADD:fused" for a fused pair (options.no_fusion) */
   const char* name;    /* the operator's name in the model, or "" */
   double seconds;      /* last invoke */
   double macs;         /* multiply-accumulates (binary ones for binary ops) */
