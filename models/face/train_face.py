@@ -41,6 +41,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 
@@ -207,6 +208,19 @@ def build(binary=True):
     return FaceNet(binary=binary)
 
 
+def load_weights(model, state):
+    """Load a state dict into `model`.  A float twin's loads into a binary
+    model too (latent weights from the float twin): the two differ only in
+    the activations' shifts, rsignN.bias in the twin (LearnableBias) and
+    rsignN.move.bias in RSign.  Returns whether that mapping was used."""
+    mapped = False
+    if model.binary and any(re.search(r"\.rsign[12]\.bias$", k) for k in state):
+        state = {re.sub(r"\.(rsign[12])\.bias$", r".\1.move.bias", k): v for k, v in state.items()}
+        mapped = True
+    model.load_state_dict(state)
+    return mapped
+
+
 class CosFace(nn.Module):
     """Large-margin cosine loss: s * (cos(theta_y) - m) for the true class."""
 
@@ -260,7 +274,9 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--init", default=None, help="start from this state dict (same architecture)")
+    ap.add_argument("--init", default=None,
+                    help="start from this state dict (same architecture; a float twin's may start a "
+                         "binary model: its weights become the latent weights)")
     ap.add_argument("--teacher", default=None,
                     help="float twin state dict to distill from: adds --distill-weight * (1 - cosine) "
                          "between this model's embedding and the teacher's")
@@ -293,7 +309,9 @@ def main(argv=None):
     head = CosFace(EMBED, len(names))
     teacher = None
     if args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu"))
+        if load_weights(model, torch.load(args.init, map_location="cpu")):
+            print(f"{args.init} is a float twin: its weights are the binary model's latent weights",
+                  flush=True)
         # class centres of the new margin head: each person's mean embedding
         model.eval()
         with torch.no_grad():
