@@ -218,9 +218,12 @@ HWY_INLINE hn::Vec<D> PaddedTapsPopcount(D d, const bnn_conv_shape* s,
   return sum;
 }
 
-void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights,
-             const bnn_output_transform* t, void* output, void* scratch) {
-  assert(s && input && weights && t && output && bnn_conv_shape_valid(s));
+// The kernel for one output type (kType == t->type): with the type a
+// constant, the epilogue has no switch and keeps its values in registers,
+// which matters most when K is short (layer1's 18 words).
+template <int kType>
+HWY_NOINLINE void BConv2DTyped(const bnn_conv_shape* s, const bnn_word* input, const void* weights,
+                               const bnn_output_transform* t, void* output, void* scratch) {
   assert(reinterpret_cast<uintptr_t>(weights) % BNN_WEIGHT_ALIGN == 0);
   const ConvGeometry g = Geometry(s);
   const size_t blocks = static_cast<size_t>(s->groups) * g.blocks;
@@ -263,7 +266,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
         out_row[r] = out_image + p * out_row_bytes;
         residual_row[r] = bnn_output_residual_row(t, static_cast<size_t>(b) * pixels + p, s->out_c);
         // Chunks write only real channels: clear the padding bits once.
-        if (t->type == BNN_OUTPUT_BITS && r < rows_here)
+        if (kType == BNN_OUTPUT_BITS && r < rows_here)
           static_cast<bnn_word*>(out_row[r])[bnn_words(s->out_c) - 1] = 0;
       }
       for (size_t group = 0; group < s->groups; ++group) {
@@ -306,7 +309,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
               mismatches = hn::Sub(mismatches, PaddedTapsPopcount(di, s, block_taps, oy[r], ox[r], v));
             const auto dot = hn::Sub(hn::Set(di, k_eff[r]), hn::Add(mismatches, mismatches));
             if (count == kChunk) {
-              bits[r] |= TransformLanes(di, t, first, v, dot, residual_row[r], out_row[r]);
+              bits[r] |= TransformLanes<kType>(di, t, first, v, dot, residual_row[r], out_row[r]);
             } else {
               hn::Store(dot, di, tile + r * kChunk + v);
             }
@@ -319,7 +322,7 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
           for (size_t r = 0; r < rows_here; ++r) {
             if (count != kChunk) {
               TransformChunk(t, tile + r * kChunk, first, count, residual_row[r], out_row[r]);
-            } else if (t->type == BNN_OUTPUT_BITS) {
+            } else if (kType == BNN_OUTPUT_BITS) {
               InsertBits(static_cast<bnn_word*>(out_row[r]), first, bits[r], kChunk);
             }
           }
@@ -327,6 +330,18 @@ void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights
       }
     }
   }
+}
+
+void BConv2D(const bnn_conv_shape* s, const bnn_word* input, const void* weights,
+             const bnn_output_transform* t, void* output, void* scratch) {
+  assert(s && input && weights && t && output && bnn_conv_shape_valid(s));
+  switch (t->type) {
+    case BNN_OUTPUT_S32: return BConv2DTyped<BNN_OUTPUT_S32>(s, input, weights, t, output, scratch);
+    case BNN_OUTPUT_F32: return BConv2DTyped<BNN_OUTPUT_F32>(s, input, weights, t, output, scratch);
+    case BNN_OUTPUT_S8: return BConv2DTyped<BNN_OUTPUT_S8>(s, input, weights, t, output, scratch);
+    case BNN_OUTPUT_BITS: return BConv2DTyped<BNN_OUTPUT_BITS>(s, input, weights, t, output, scratch);
+  }
+  assert(0 && "unknown output type");
 }
 
 // GEMM is the direct 1x1 convolution over m pixels.

@@ -42,25 +42,26 @@ HWY_INLINE void InsertBits(bnn_word* row, size_t first, uint32_t bits, size_t co
 // channel `first`: writes F32/S8/S32 into `out` (the output row) and returns
 // nothing (0), or for BITS returns the lanes' bits shifted to bit v of the
 // chunk; the caller inserts the chunk's 16 bits with InsertBits. `residual`
-// is the row's residual (bnn_output_residual_row) or nullptr.
-template <class DI, class VI>
+// is the row's residual (bnn_output_residual_row) or nullptr. kType >= 0 is
+// t->type known at compile time (a kernel specialised per output type), -1
+// reads it from t.
+template <int kType = -1, class DI, class VI>
 HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t first, size_t v,
                                    VI dot, const float* HWY_RESTRICT residual, void* HWY_RESTRICT out) {
-  const hn::Rebind<float, DI> df;
   const size_t N = hn::Lanes(di);
   const size_t c = first + v;
-  switch (t->type) {
+  switch (kType >= 0 ? static_cast<bnn_output_type>(kType) : t->type) {
     case BNN_OUTPUT_S32:
       hn::StoreU(dot, di, static_cast<int32_t*>(out) + c);
       return 0;
     case BNN_OUTPUT_BITS: {
+      // In the mask domain: acc > threshold where the direction is negative,
+      // acc < threshold elsewhere.
       const auto thr = hn::LoadU(di, t->threshold + c);
-      const auto below = hn::VecFromMask(di, hn::Lt(dot, thr));
-      const auto above = hn::VecFromMask(di, hn::Gt(dot, thr));
-      const auto negative =
-          hn::IfThenElse(hn::Lt(hn::LoadU(di, t->direction + c), hn::Zero(di)), above, below);
+      const auto flipped = hn::Lt(hn::LoadU(di, t->direction + c), hn::Zero(di));
+      const auto negative = hn::Or(hn::And(flipped, hn::Gt(dot, thr)), hn::AndNot(flipped, hn::Lt(dot, thr)));
       uint8_t mask_bytes[8] = {0};
-      hn::StoreMaskBits(di, hn::MaskFromVec(negative), mask_bytes);
+      hn::StoreMaskBits(di, negative, mask_bytes);
       uint64_t lane_bits;
       memcpy(&lane_bits, mask_bytes, sizeof(lane_bits));  // little-endian: lane i is bit i
       lane_bits &= (N >= 64) ? ~0ull : ((1ull << N) - 1);
@@ -76,6 +77,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
       for (size_t i = 0; i < N; ++i) bnn_output_element_ref(t, lanes[i], c + i, residual, out);
       return 0;
 #else
+      const hn::Rebind<float, DI> df;
       float lo = t->clamp_min, hi = t->clamp_max;
       if (t->type == BNN_OUTPUT_S8) {
         lo = lo > -128.0f ? lo : -128.0f;
