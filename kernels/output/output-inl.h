@@ -50,7 +50,8 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
                                    VI dot, const float* HWY_RESTRICT residual, void* HWY_RESTRICT out) {
   const size_t N = hn::Lanes(di);
   const size_t c = first + v;
-  switch (kType >= 0 ? static_cast<bnn_output_type>(kType) : t->type) {
+  const bnn_output_type type = kType >= 0 ? static_cast<bnn_output_type>(kType) : t->type;
+  switch (type) {
     case BNN_OUTPUT_S32:
       hn::StoreU(dot, di, static_cast<int32_t*>(out) + c);
       return 0;
@@ -79,7 +80,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
 #else
       const hn::Rebind<float, DI> df;
       float lo = t->clamp_min, hi = t->clamp_max;
-      if (t->type == BNN_OUTPUT_S8) {
+      if (type == BNN_OUTPUT_S8) {
         lo = lo > -128.0f ? lo : -128.0f;
         hi = hi < 127.0f ? hi : 127.0f;
       }
@@ -89,7 +90,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
       auto affine = hn::Add(product, hn::LoadU(df, t->bias + c));
       if (residual) affine = hn::Add(affine, hn::LoadU(df, residual + c));
       const auto y = ClampF32(affine, hn::Set(df, lo), hn::Set(df, hi));
-      if (t->type == BNN_OUTPUT_F32) {
+      if (type == BNN_OUTPUT_F32) {
         hn::StoreU(y, df, static_cast<float*>(out) + c);
       } else {
         HWY_ALIGN int32_t q[kChunk];
