@@ -29,6 +29,15 @@ constexpr size_t kChunk = 16;
 // Writes `bits` (count <= 32 bits) at bit `first` of a packed row,
 // leaving the row's other bits alone.
 HWY_INLINE void InsertBits(bnn_word* row, size_t first, uint32_t bits, size_t count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (count == 16 && first % 16 == 0) {
+    // A whole chunk on a half-word boundary: bits [first, first + 16) are
+    // the two bytes at byte first / 8 of the little-endian words.
+    const uint16_t half = static_cast<uint16_t>(bits);
+    memcpy(reinterpret_cast<uint8_t*>(row) + first / 8, &half, sizeof(half));
+    return;
+  }
+#endif
   const uint64_t mask = ((count >= 32) ? 0xFFFFFFFFull : ((1ull << count) - 1)) << (first % 32);
   const uint64_t value = static_cast<uint64_t>(bits) << (first % 32);
   bnn_word* w = row + first / 32;
