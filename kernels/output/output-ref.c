@@ -6,12 +6,15 @@
 #include "bnn_kernels.h"
 #include "../common/f32.h"
 
-static float affine_clamped(const bnn_output_transform* t, int32_t acc, size_t c, float lo,
-                            float hi) {
-  /* Two separately rounded operations (the build disables FMA contraction),
-   * then the float contract's clamp (compare and select). */
+static float affine_clamped(const bnn_output_transform* t, int32_t acc, size_t c,
+                            const float* residual_row, float lo, float hi) {
+  /* Separately rounded operations (the build disables FMA contraction): the
+   * product, the bias, then the residual when there is one (adding 0 instead
+   * would turn -0 into +0), then the float contract's clamp (compare and select). */
   const float product = (float)acc * t->multiplier[c];
-  return bnn_clamp_f32(product + t->bias[c], lo, hi);
+  float y = product + t->bias[c];
+  if (residual_row) y = y + residual_row[c];
+  return bnn_clamp_f32(y, lo, hi);
 }
 
 void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c,
@@ -21,16 +24,11 @@ void bnn_output_element_ref(const bnn_output_transform* t, int32_t acc, size_t c
       ((int32_t*)row)[c] = acc;
       return;
     case BNN_OUTPUT_F32:
-      if (residual_row) {
-        const float y = (float)acc * t->multiplier[c] + t->bias[c];
-        ((float*)row)[c] = bnn_clamp_f32(y + residual_row[c], t->clamp_min, t->clamp_max);
-      } else {
-        ((float*)row)[c] = affine_clamped(t, acc, c, t->clamp_min, t->clamp_max);
-      }
+      ((float*)row)[c] = affine_clamped(t, acc, c, residual_row, t->clamp_min, t->clamp_max);
       return;
     case BNN_OUTPUT_S8: {
       const float lo = fmaxf(t->clamp_min, -128.0f), hi = fminf(t->clamp_max, 127.0f);
-      ((int8_t*)row)[c] = (int8_t)(int32_t)nearbyintf(affine_clamped(t, acc, c, lo, hi));
+      ((int8_t*)row)[c] = (int8_t)(int32_t)nearbyintf(affine_clamped(t, acc, c, NULL, lo, hi));
       return;
     }
     case BNN_OUTPUT_BITS: {
