@@ -30,6 +30,13 @@ other image.
 Also: the .bnn's size, and bnn-benchmark's median latency and peak arena.
 Writes /tmp/bnn-face-eval/results.json and prints a Markdown table; --update-doc
 replaces the table between the <!-- results --> markers of the doc.
+
+--dev evaluates on the dev people of models/face/dev_split.json instead (6 ORL
+and 6 Yale B people carved out of the training identities; train_face.py --dev
+trains without them), with the same metrics; there is no dlib-johns dev set,
+so "overall" is then the mean of ORL and Yale B.  Give --binary and --float
+trained with --dev; the .bnn goes to <work>/dev.bnn unless --bnn says
+otherwise, and --update-doc is refused (the doc's table is the held-out one).
 """
 
 import argparse
@@ -53,8 +60,9 @@ from bnn_torch.export import export_onnx  # noqa: E402
 SETS = (("orl", "ORL held-out (8 people, 80 images)"),
         ("yale", "Yale B held-out (6 people)"),
         ("johns", "dlib-johns (5 people, 55 images)"))
+SET_TITLES = {"heldout": {"orl": "ORL held-out", "yale": "Yale B held-out", "johns": "dlib-johns"},
+              "dev": {"orl": "ORL dev", "yale": "Yale B dev"}}
 APP_THRESHOLD = 0.5   # bnn-face's default --threshold
-COLUMNS = ("overall", "orl", "yale", "johns", "pooled")
 METHODS = (("bnn", "binary, bnn runtime (.bnn)"), ("binary", "binary, PyTorch"),
            ("float", "float twin, PyTorch"), ("pixels", "raw pixels 64x64"))
 
@@ -135,13 +143,16 @@ def metrics(e, labels, enrolled, sets):
 
 
 # ------------------------------------------------------------------ data and models
-def heldout(data, split):
-    """uint8 images, person labels (global ints), enrolled flags, set names, paths."""
+def heldout(data, split, images="heldout_images"):
+    """uint8 images, person labels (global ints), enrolled flags, set names, paths.
+    images="dev_images" with a dev split: its sets (ORL, Yale B) instead."""
     faces = os.path.join(data, "faces")
     imgs, labels, enrolled, sets, paths = [], [], [], [], []
     person = 0
     for key, _ in SETS:
-        for name, files in split["heldout_images"][key].items():
+        if key not in split[images]:
+            continue
+        for name, files in split[images][key].items():
             for k, f in enumerate(files):
                 imgs.append(tf.load_image(os.path.join(faces, f)))
                 labels.append(person)
@@ -180,38 +191,39 @@ def benchmark(bench, model, runs):
 
 
 # ------------------------------------------------------------------ report
-def table(results, info):
+def table(results, info, titles=SET_TITLES["heldout"]):
     lines = []
+    columns = ("overall",) + tuple(titles) + ("pooled",)
     for metric, title in (("tar1", "TAR@1%FAR"), ("auc", "ROC AUC"), ("rank1", "rank-1 (one enrolled image)")):
         lines.append(f"**{title}**\n")
-        lines.append("| embedder | overall (mean of the 3 sets) | ORL held-out | Yale B held-out | dlib-johns "
-                     "| pooled |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append(f"| embedder | overall (mean of the {len(titles)} sets) | " + " | ".join(titles.values()) +
+                     " | pooled |")
+        lines.append("|---" * (len(columns) + 1) + "|")
         for m, label in METHODS:
             r = results[m]
             fmt = (lambda v: f"{100 * v:.1f} %") if metric != "auc" else (lambda v: f"{v:.3f}")
-            cells = [fmt(r[s][metric]) for s in COLUMNS]
+            cells = [fmt(r[s][metric]) for s in columns]
             if metric == "tar1":
                 cells[0] = f"**{cells[0]}**"
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     r = results["bnn"]
-    lines.append("| held-out set | people | images | genuine pairs | impostor pairs | rank-1 probes | "
+    lines.append(f"| {info['faces']} set | people | images | genuine pairs | impostor pairs | rank-1 probes | "
                  "cosine at 1 % FAR (.bnn) | TAR / FAR at cosine 0.5 (.bnn, bnn-face's default) |")
     lines.append("|---|---|---|---|---|---|---|---|")
-    for s in ("orl", "yale", "johns", "pooled"):
+    for s in tuple(titles) + ("pooled",):
         n = info["counts"][s]
         lines.append(f"| {s} | {n['people']} | {n['images']} | {r[s]['genuine']} | {r[s]['impostor']} | "
                      f"{r[s]['probes']} | {r[s]['threshold']:.3f} | "
                      f"{100 * r[s]['tar_at_app']:.1f} % / {100 * r[s]['far_at_app']:.1f} % |")
     lines.append("")
     b = info["bench"]
-    lines.append(f"Runtime vs PyTorch (same binary model, {info['agree']['n']} held-out faces): largest "
+    lines.append(f"Runtime vs PyTorch (same binary model, {info['agree']['n']} {info['faces']} faces): largest "
                  f"embedding difference {info['agree']['max_abs']:.3g}, smallest cosine between the two "
                  f"embeddings of one face {info['agree']['min_cos']:.6f}.\n")
     lines.append("| model | file | parameters | peak arena | median latency, one core |")
     lines.append("|---|---|---|---|---|")
-    lines.append(f"| `models/face/face-embed.bnn` (binary) | {info['bnn_bytes']} bytes "
+    lines.append(f"| `{info.get('bnn_name', 'models/face/face-embed.bnn')}` (binary) | {info['bnn_bytes']} bytes "
                  f"({info['bnn_bytes'] / 1024:.0f} KiB) | {info['params']} | {b['arena_bytes']} bytes "
                  f"({b['arena_bytes'] / 1024:.0f} KiB) | {b['latency_ms']:.3f} ms ({b['kernels']}) |")
     lines.append(f"| float twin (PyTorch state dict) | {info['float_pt_bytes']} bytes | {info['params']} | | |")
@@ -223,7 +235,7 @@ def main(argv=None):
     ap.add_argument("--data", default=tf.DEFAULT_DATA)
     ap.add_argument("--binary", default=os.path.join(HERE, "face_binary.pt"))
     ap.add_argument("--float", dest="float_pt", default=os.path.join(HERE, "face_float.pt"))
-    ap.add_argument("--bnn", default=os.path.join(HERE, "face-embed.bnn"))
+    ap.add_argument("--bnn", default=None, help="default models/face/face-embed.bnn (with --dev <work>/dev.bnn)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "bnn-face-eval"),
                     help="scratch folder for the ONNX export and the held-out batch (outside the "
@@ -231,7 +243,14 @@ def main(argv=None):
     ap.add_argument("--no-convert", action="store_true", help="use the existing --bnn as it is")
     ap.add_argument("--bench-runs", default="300")
     ap.add_argument("--update-doc", default=None)
+    ap.add_argument("--dev", action="store_true",
+                    help="evaluate on the dev people of models/face/dev_split.json (models trained with "
+                         "train_face.py --dev), not on the held-out people")
     args = ap.parse_args(argv)
+    if args.dev and args.update_doc:
+        ap.error("--update-doc writes the held-out table: not with --dev")
+    if args.bnn is None:
+        args.bnn = os.path.join(args.work, "dev.bnn") if args.dev else os.path.join(HERE, "face-embed.bnn")
 
     torch.set_num_threads(1)
     os.makedirs(args.work, exist_ok=True)
@@ -243,11 +262,19 @@ def main(argv=None):
         split = json.load(f)
     if tf.make_split(args.data) != split:
         sys.exit("models/face/split.json does not match the data (or the split code): retrain")
-    u8, labels, enrolled, sets, paths = heldout(args.data, split)
+    kind, images, titles = "held-out", "heldout_images", SET_TITLES["heldout"]
+    if args.dev:
+        with open(tf.DEV_PATH) as f:
+            split = json.load(f)
+        if tf.make_dev_split(args.data, tf.make_split(args.data)) != split:
+            sys.exit("models/face/dev_split.json does not match the data (or the split code): "
+                     "retrain with train_face.py --dev")
+        kind, images, titles = "dev", "dev_images", SET_TITLES["dev"]
+    u8, labels, enrolled, sets, paths = heldout(args.data, split, images)
     x = tf.normalise(u8)
-    xnpy = os.path.join(args.work, "heldout.npy")
+    xnpy = os.path.join(args.work, "heldout.npy" if not args.dev else "dev.npy")
     np.save(xnpy, x)
-    print(f"{len(x)} held-out faces, {len(set(labels))} people", flush=True)
+    print(f"{len(x)} {kind} faces, {len(set(labels))} people", flush=True)
 
     binary = load_model(args.binary, True)
     fl = load_model(args.float_pt, False)
@@ -271,12 +298,15 @@ def main(argv=None):
 
     b = benchmark(bench, args.bnn, args.bench_runs)
     counts = {s: {"people": len(set(labels[sets == s])), "images": int((sets == s).sum())}
-              for s in ("orl", "yale", "johns")}
+              for s in titles}
     counts["pooled"] = {"people": len(set(labels)), "images": len(labels)}
     info = {"bench": b, "agree": agree, "bnn_bytes": os.path.getsize(args.bnn),
             "float_pt_bytes": os.path.getsize(args.float_pt),
-            "params": sum(p.numel() for p in binary.parameters()), "counts": counts}
-    md = table(results, info)
+            "params": sum(p.numel() for p in binary.parameters()), "counts": counts, "faces": kind,
+            "binary_pt": os.path.abspath(args.binary), "float_pt": os.path.abspath(args.float_pt)}
+    if args.dev:
+        info["bnn_name"] = args.bnn
+    md = table(results, info, titles)
     print(md)
     with open(os.path.join(args.work, "results.json"), "w") as f:
         json.dump({"results": results, "info": {k: v for k, v in info.items() if k != "bench"},

@@ -6,11 +6,24 @@
     /usr/bin/python3 models/face/train_face.py --init models/face/face_binary.pt \
         --teacher models/face/face_float.pt --epochs 24 --lr 1e-3    # binary, second stage
 
+Any of them with --dev (and --out somewhere outside models/face/) trains on
+the dev split instead, for choosing a recipe without the held-out people.
+
 Data: ../shared/data/faces (--data to change), never copied into the
 repository.  The identity split is deterministic (seeded) and written to
 models/face/split.json: training sees 32 of ORL's 40 people and 32 of the 38
 Extended Yale B people; 8 ORL people, 6 Yale B people and all 5 dlib-johns
 people are held out for eval_face.py.
+
+--dev: a validation ("dev") split carved out of the TRAINING identities only,
+for comparing recipes without looking at the held-out people: 6 of the 32
+training ORL people and 6 of the 21 full-resolution training Yale B people
+(the yaleB01..B11 thumbnails stay in training), drawn with their own fixed
+seed (DEV_SEED) from split.json's training lists, are removed from training
+and written with their images to models/face/dev_split.json, which
+eval_face.py --dev evaluates on.  The held-out split (split.json) is the
+same with or without --dev, and without --dev nothing changes: the same
+identities, in the same order, and the same seeds.
 
 Input: one 64 x 64 grey face, the whole given crop resized with OpenCV's
 INTER_AREA (what bnn-face's image input does), (x / 255 - 0.5) / 0.5, NCHW.
@@ -63,6 +76,9 @@ DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data")
 SPLIT_PATH = os.path.join(HERE, "split.json")
 SPLIT_SEED = 5
 HOLD_ORL, HOLD_YALE = 8, 6
+DEV_PATH = os.path.join(HERE, "dev_split.json")
+DEV_SEED = 17
+DEV_ORL, DEV_YALE = 6, 6
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".pgm", ".bmp")
 
 
@@ -112,6 +128,43 @@ def make_split(data):
         },
     }
     return split
+
+
+def is_full_resolution(folder):
+    """Whether a Yale B person's images are 168 x 192 crops (yaleB01..B11 are 24 x 24 thumbnails)."""
+    return cv2.imread(os.path.join(folder, list_images(folder)[0]), cv2.IMREAD_GRAYSCALE).shape == (192, 168)
+
+
+def make_dev_split(data, split):
+    """The dev split: DEV_ORL training ORL people and DEV_YALE full-resolution
+    training Yale B people, drawn with DEV_SEED from split["train"] (the
+    held-out people of `split` are never candidates).  "train" is what is
+    left for training, in split["train"]'s order."""
+    faces = os.path.join(data, "faces")
+    yale_dir = os.path.join(faces, "extended-yale-b-cropped")
+    orl = split["train"]["orl"]
+    full = [p for p in split["train"]["yale"] if is_full_resolution(os.path.join(yale_dir, p))]
+    rng = random.Random(DEV_SEED)
+    dev_orl = sorted(rng.sample(orl, DEV_ORL), key=lambda s: int(s[1:]))
+    dev_yale = sorted(rng.sample(full, DEV_YALE))
+
+    def files(sub, person, keep=lambda p: True):
+        d = os.path.join(faces, sub, person)
+        return [os.path.join(sub, person, f) for f in list_images(d) if keep(f)]
+
+    return {
+        "note": "validation split carved out of split.json's training people (train_face.py --dev, "
+                "eval_face.py --dev); paths relative to <data>/faces; the first image of each dev "
+                "person is the enrolled one; Yale B *_Ambient.png excluded",
+        "seed": DEV_SEED,
+        "train": {"orl": [p for p in orl if p not in dev_orl],
+                  "yale": [p for p in split["train"]["yale"] if p not in dev_yale]},
+        "dev": {"orl": dev_orl, "yale": dev_yale},
+        "dev_images": {
+            "orl": {p: files("orl", p) for p in dev_orl},
+            "yale": {p: files("extended-yale-b-cropped", p, yale_usable) for p in dev_yale},
+        },
+    }
 
 
 def load_image(path):
@@ -286,7 +339,13 @@ def main(argv=None):
                          "many grey levels (the teacher sees the clean augmented image)")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop early (and save) if training takes longer")
+    ap.add_argument("--dev", action="store_true",
+                    help="train without the dev people (models/face/dev_split.json, written): for "
+                         "choosing a recipe with eval_face.py --dev; give --out outside models/face/, "
+                         "and --init / --teacher trained with --dev too")
     args = ap.parse_args(argv)
+    if args.dev and args.out is None:
+        ap.error("--dev needs --out (a dev-split model must not replace models/face/*.pt)")
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -296,13 +355,22 @@ def main(argv=None):
     with open(SPLIT_PATH, "w") as f:
         json.dump(split, f, indent=1)
         f.write("\n")
-    u8, labels, names = load_training_set(args.data, split)
+    train_split = split
+    if args.dev:
+        dev = make_dev_split(args.data, split)
+        with open(DEV_PATH, "w") as f:
+            json.dump(dev, f, indent=1)
+            f.write("\n")
+        train_split = {"train": dev["train"]}
+        print(f"dev split (seed {DEV_SEED}, {DEV_PATH}): ORL {dev['dev']['orl']}, Yale B "
+              f"{dev['dev']['yale']} left out of training", flush=True)
+    u8, labels, names = load_training_set(args.data, train_split)
     x = torch.from_numpy(normalise(u8))
     y = torch.from_numpy(labels)
     counts = np.bincount(labels)
     weights = torch.from_numpy(1.0 / np.sqrt(counts[labels]))
     print(f"{'float' if args.float_twin else 'binary'}: {len(names)} identities, {len(labels)} images "
-          f"(ORL {len(split['train']['orl'])}, Yale B {len(split['train']['yale'])}); held out "
+          f"(ORL {len(train_split['train']['orl'])}, Yale B {len(train_split['train']['yale'])}); held out "
           f"ORL {split['heldout']['orl']}, Yale B {split['heldout']['yale']}, dlib-johns all", flush=True)
 
     model = build(binary=not args.float_twin)
