@@ -2,11 +2,15 @@
 // four independent accumulators, compiled for every Highway target
 // (foreach_target). It is the strongest loop a binary kernel can hope to
 // match on a target: every bit of the operands is one binary MAC, with none
-// of a convolution's gathering, output transform or loop overhead.
+// of a convolution's gathering, output transform or loop overhead. Both loops
+// count the way the kernels do on each target (kernels/common/popcount-inl.h:
+// byte counts widened every 31 words where a lane popcount is not one
+// instruction), so the ceiling is the best loop each target has.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/ceiling-hwy.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/common/popcount-inl.h"
 
 // foreach_target includes this file once per target: declare things once.
 #ifndef BNN_BENCH_CEILING_DECLS_
@@ -40,23 +44,40 @@ HWY_BEFORE_NAMESPACE();
 namespace bnn_bench {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+using bnn::HWY_NAMESPACE::CountBits;
+using bnn::HWY_NAMESPACE::CountTag;
+using bnn::HWY_NAMESPACE::FinishCounts;
+using bnn::HWY_NAMESPACE::kBytePopcount;
+using bnn::HWY_NAMESPACE::kMaxPendingWords;
 
 // Sum over `passes` passes of popcount(a[i] ^ b[i]) for i < words.
 // words must be a multiple of 4 * Lanes (a multiple of 32 serves every target).
 uint64_t XorPopcount(const uint64_t* HWY_RESTRICT a, const uint64_t* HWY_RESTRICT b,
                      size_t words, size_t passes) {
   const hn::ScalableTag<uint64_t> d;
+  const CountTag<decltype(d)> dc;
   const size_t N = hn::Lanes(d);
+  // Words per flush of the byte counts: each accumulator takes one vector a step.
+  const size_t block = kBytePopcount ? kMaxPendingWords * 4 * N : words;
   auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
   for (size_t p = 0; p < passes; ++p) {
-    for (size_t i = 0; i + 4 * N <= words; i += 4 * N) {
-      acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Load(d, a + i), hn::Load(d, b + i))));
-      acc1 = hn::Add(acc1, hn::PopulationCount(
-                               hn::Xor(hn::Load(d, a + i + N), hn::Load(d, b + i + N))));
-      acc2 = hn::Add(acc2, hn::PopulationCount(
-                               hn::Xor(hn::Load(d, a + i + 2 * N), hn::Load(d, b + i + 2 * N))));
-      acc3 = hn::Add(acc3, hn::PopulationCount(
-                               hn::Xor(hn::Load(d, a + i + 3 * N), hn::Load(d, b + i + 3 * N))));
+    for (size_t i0 = 0; i0 < words; i0 += block) {
+      const size_t end = words - i0 < block ? words : i0 + block;
+      auto part0 = hn::Zero(dc), part1 = hn::Zero(dc), part2 = hn::Zero(dc), part3 = hn::Zero(dc);
+      for (size_t i = i0; i + 4 * N <= end; i += 4 * N) {
+        const auto x0 = hn::Xor(hn::Load(d, a + i), hn::Load(d, b + i));
+        const auto x1 = hn::Xor(hn::Load(d, a + i + N), hn::Load(d, b + i + N));
+        const auto x2 = hn::Xor(hn::Load(d, a + i + 2 * N), hn::Load(d, b + i + 2 * N));
+        const auto x3 = hn::Xor(hn::Load(d, a + i + 3 * N), hn::Load(d, b + i + 3 * N));
+        part0 = hn::Add(part0, CountBits(d, x0));
+        part1 = hn::Add(part1, CountBits(d, x1));
+        part2 = hn::Add(part2, CountBits(d, x2));
+        part3 = hn::Add(part3, CountBits(d, x3));
+      }
+      acc0 = hn::Add(acc0, FinishCounts(d, part0));
+      acc1 = hn::Add(acc1, FinishCounts(d, part1));
+      acc2 = hn::Add(acc2, FinishCounts(d, part2));
+      acc3 = hn::Add(acc3, FinishCounts(d, part3));
     }
 #if defined(__GNUC__)
     // Every pass re-reads the data: the compiler may not fold the passes.
@@ -75,20 +96,30 @@ uint64_t XorPopcount(const uint64_t* HWY_RESTRICT a, const uint64_t* HWY_RESTRIC
 uint64_t BroadcastPopcount(const uint32_t* HWY_RESTRICT rows, const uint32_t* HWY_RESTRICT w,
                            size_t words, size_t passes) {
   const hn::ScalableTag<uint32_t> d;
+  const CountTag<decltype(d)> dc;
   const size_t N = hn::Lanes(d);
   const uint32_t* HWY_RESTRICT r0 = rows;
   const uint32_t* HWY_RESTRICT r1 = rows + words;
   const uint32_t* HWY_RESTRICT r2 = rows + 2 * words;
   const uint32_t* HWY_RESTRICT r3 = rows + 3 * words;
+  const size_t block = kBytePopcount ? kMaxPendingWords : words;  // words per flush
   auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
   for (size_t p = 0; p < passes; ++p) {
     const uint32_t* HWY_RESTRICT wk = w;
-    for (size_t k = 0; k < words; ++k, wk += N) {
-      const auto wv = hn::Load(d, wk);
-      acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
-      acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
-      acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
-      acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+    for (size_t k0 = 0; k0 < words; k0 += block) {
+      const size_t end = words - k0 < block ? words : k0 + block;
+      auto part0 = hn::Zero(dc), part1 = hn::Zero(dc), part2 = hn::Zero(dc), part3 = hn::Zero(dc);
+      for (size_t k = k0; k < end; ++k, wk += N) {
+        const auto wv = hn::Load(d, wk);
+        part0 = hn::Add(part0, CountBits(d, hn::Xor(hn::Set(d, r0[k]), wv)));
+        part1 = hn::Add(part1, CountBits(d, hn::Xor(hn::Set(d, r1[k]), wv)));
+        part2 = hn::Add(part2, CountBits(d, hn::Xor(hn::Set(d, r2[k]), wv)));
+        part3 = hn::Add(part3, CountBits(d, hn::Xor(hn::Set(d, r3[k]), wv)));
+      }
+      acc0 = hn::Add(acc0, FinishCounts(d, part0));
+      acc1 = hn::Add(acc1, FinishCounts(d, part1));
+      acc2 = hn::Add(acc2, FinishCounts(d, part2));
+      acc3 = hn::Add(acc3, FinishCounts(d, part3));
     }
 #if defined(__GNUC__)
     asm volatile("" : : : "memory");

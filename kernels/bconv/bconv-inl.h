@@ -6,6 +6,8 @@
 // broadcasts one activation word per row and XORs it with the block's weight
 // vector, so every lane is one output channel: popcounts accumulate per lane
 // and no horizontal reduction is needed. kRows rows share each weight load.
+// Where a lane popcount is not one instruction, the counts are kept per byte
+// for up to 31 words and widened once (kernels/common/popcount-inl.h).
 //
 // Pre-packed weight buffer (bytes from WeightsSize, aligned to BNN_WEIGHT_ALIGN):
 //   words[group][block][k][16]      the weights, channels past the group's end 0
@@ -32,6 +34,7 @@
 #include "bnn_kernels.h"
 #include "hwy/highway.h"
 #include "kernels/common/bits.h"
+#include "kernels/common/popcount-inl.h"
 #include "kernels/output/output-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -68,25 +71,51 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
   // with m = 1, which would otherwise repeat its row four times).
   static_assert(kActive == 1 || kActive == kRows, "a tile computes 1 or 4 rows");
   const hn::CappedTag<uint32_t, kChunk> d;
+  const CountTag<decltype(d)> dc;
   const size_t N = hn::Lanes(d);
   for (size_t v = 0; v < kChunk; v += N) {
     auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+    // Byte counts of up to kMaxPendingWords words (popcount-inl.h), folded
+    // into the lane accumulators by flush().
+    auto part0 = hn::Zero(dc), part1 = hn::Zero(dc), part2 = hn::Zero(dc), part3 = hn::Zero(dc);
+    size_t pending = 0;
+    const auto flush = [&]() HWY_ATTR BNN_INLINE_LAMBDA {
+      acc0 = hn::Add(acc0, FinishCounts(d, part0));
+      part0 = hn::Zero(dc);
+      if (kActive == kRows) {
+        acc1 = hn::Add(acc1, FinishCounts(d, part1));
+        acc2 = hn::Add(acc2, FinishCounts(d, part2));
+        acc3 = hn::Add(acc3, FinishCounts(d, part3));
+        part1 = part2 = part3 = hn::Zero(dc);
+      }
+      pending = 0;
+    };
     const bnn_word* HWY_RESTRICT wk = w + v;
     for (size_t seg = 0; seg < rows.segments; ++seg) {
       const bnn_word* HWY_RESTRICT r0 = rows.base[0] + seg * rows.stride[0];
       const bnn_word* HWY_RESTRICT r1 = rows.base[1] + seg * rows.stride[1];
       const bnn_word* HWY_RESTRICT r2 = rows.base[2] + seg * rows.stride[2];
       const bnn_word* HWY_RESTRICT r3 = rows.base[3] + seg * rows.stride[3];
-      for (size_t k = 0; k < rows.segment_words; ++k, wk += kChunk) {
-        const auto wv = hn::Load(d, wk);
-        acc0 = hn::Add(acc0, hn::PopulationCount(hn::Xor(hn::Set(d, r0[k]), wv)));
-        if (kActive == kRows) {
-          acc1 = hn::Add(acc1, hn::PopulationCount(hn::Xor(hn::Set(d, r1[k]), wv)));
-          acc2 = hn::Add(acc2, hn::PopulationCount(hn::Xor(hn::Set(d, r2[k]), wv)));
-          acc3 = hn::Add(acc3, hn::PopulationCount(hn::Xor(hn::Set(d, r3[k]), wv)));
+      size_t k = 0;
+      while (k < rows.segment_words) {
+        // A run of words that fits the byte counts, then a flush if full.
+        const size_t left = rows.segment_words - k;
+        const size_t room = kMaxPendingWords - pending;
+        const size_t end = k + (left < room ? left : room);
+        pending += end - k;
+        for (; k < end; ++k, wk += kChunk) {
+          const auto wv = hn::Load(d, wk);
+          part0 = hn::Add(part0, CountBits(d, hn::Xor(hn::Set(d, r0[k]), wv)));
+          if (kActive == kRows) {
+            part1 = hn::Add(part1, CountBits(d, hn::Xor(hn::Set(d, r1[k]), wv)));
+            part2 = hn::Add(part2, CountBits(d, hn::Xor(hn::Set(d, r2[k]), wv)));
+            part3 = hn::Add(part3, CountBits(d, hn::Xor(hn::Set(d, r3[k]), wv)));
+          }
         }
+        if (pending == kMaxPendingWords) flush();
       }
     }
+    flush();
     epilogue(0, v, acc0);
     if (kActive == kRows) {
       epilogue(1, v, acc1);

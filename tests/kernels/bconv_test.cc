@@ -2,6 +2,8 @@
 // tensors, and every optimised target against the reference, bit for bit.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "helpers.h"
 
 using namespace bnn_test;
@@ -238,6 +240,47 @@ TEST_CASE("a residual in the transform equals the unclamped output, then bnn_add
         REQUIRE(got.size() == n * sizeof(float));
         CHECK(FirstFloatDifference(reinterpret_cast<const float*>(got.data()), expected.data(), n) == n);
       }
+    }
+  }
+}
+
+TEST_CASE("every target counts long runs of all-mismatching words exactly", "[bconv][targets]") {
+  // Kernels that sum per-byte popcounts must widen them before a byte can
+  // overflow (kernels/common/popcount-inl.h). All-+1 inputs against all--1
+  // weights make every word of a row mismatch in all 32 bits, the largest
+  // count a byte can take per word; rows of 90 to 147 words run past the
+  // flush interval within and across kernel rows (in place, gathered and
+  // direct rows). Channels cycle through all-mismatching, all-matching and
+  // random weights.
+  std::mt19937 rng(31);
+  std::vector<bnn_conv_shape> shapes;
+  for (bnn_pad_value pv : {BNN_PAD_ZERO, BNN_PAD_ONE}) {
+    for (uint32_t in_c : {320u, 352u, 512u}) shapes.push_back(Shape(5, 5, in_c, 17, 3, 1, 1, 1, true, pv));
+    shapes.push_back(Shape(3, 3, 2048, 33, 1, 1, 1, 1, false, pv));  // direct: 64 words
+    shapes.push_back(Shape(5, 4, 704, 34, 3, 1, 1, 2, true, pv));    // grouped: gathered rows of 99 words
+    shapes.push_back(Shape(9, 9, 96, 16, 7, 1, 1, 1, true, pv));     // 7 runs of 21 words
+  }
+  for (const bnn_conv_shape& s : shapes) {
+    INFO(Describe(s));
+    REQUIRE(bnn_conv_shape_valid(&s));
+    ConvCase c;
+    c.shape = s;
+    const size_t pixels = static_cast<size_t>(s.batch) * s.in_h * s.in_w;
+    const size_t row = static_cast<size_t>(s.kernel_h) * s.kernel_w * (s.in_c / s.groups);
+    c.input.assign(pixels * s.in_c, 1.0f);
+    c.weights = RandomSigns(rng, s.out_c * row);
+    for (uint32_t oc = 0; oc < s.out_c; ++oc)
+      if (oc % 3 != 2) std::fill_n(c.weights.begin() + oc * row, row, oc % 3 == 0 ? -1.0f : 1.0f);
+    c.packed_input = Pack(c.input, pixels, s.in_c);
+    c.packed_weights = Pack(c.weights, static_cast<size_t>(s.out_c) * s.kernel_h * s.kernel_w, s.in_c / s.groups);
+    const std::vector<float> expected = NaiveConv(c);
+    for (const bnn_kernel_table* impl : AllTables()) {
+      INFO(impl->name);
+      const std::vector<int32_t> got = RunS32(impl, c);
+      REQUIRE(got.size() == expected.size());
+      size_t wrong = 0;
+      for (size_t i = 0; i < got.size(); ++i) wrong += got[i] != static_cast<int32_t>(expected[i]);
+      CHECK(wrong == 0);
     }
   }
 }

@@ -2,6 +2,8 @@
 // every target against the reference for every output type.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "helpers.h"
 
 using namespace bnn_test;
@@ -54,6 +56,36 @@ TEST_CASE("reference bgemm equals float dot products of +1/-1 vectors", "[bgemm]
         wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
       }
     CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("every target counts long runs of all-mismatching words exactly", "[bgemm][targets]") {
+  // As in bconv_test.cc: rows whose every word mismatches in all 32 bits,
+  // longer than the byte-count flush interval (31 words) and not multiples
+  // of it, against all-mismatching, all-matching and random weight rows.
+  std::mt19937 rng(32);
+  for (uint32_t k : {992u, 993u, 1024u, 1984u, 1989u, 4096u}) {
+    const bnn_gemm_shape s{5, 19, k};
+    INFO("k " << k);
+    const std::vector<float> a(size_t(s.m) * k, 1.0f);
+    std::vector<float> w = RandomSigns(rng, size_t(s.n) * k);
+    for (uint32_t j = 0; j < s.n; ++j)
+      if (j % 3 != 2) std::fill_n(w.begin() + size_t(j) * k, k, j % 3 == 0 ? -1.0f : 1.0f);
+    bnn_output_transform t{};
+    t.type = BNN_OUTPUT_S32;
+    for (const bnn_kernel_table* impl : AllTables()) {
+      INFO(impl->name);
+      const std::vector<uint8_t> bytes = Run(impl, s, Pack(a, s.m, k), Pack(w, s.n, k), t);
+      const int32_t* got = reinterpret_cast<const int32_t*>(bytes.data());
+      size_t wrong = 0;
+      for (uint32_t i = 0; i < s.m; ++i)
+        for (uint32_t j = 0; j < s.n; ++j) {
+          float dot = 0;
+          for (uint32_t x = 0; x < k; ++x) dot += a[size_t(i) * k + x] * w[size_t(j) * k + x];
+          wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
+        }
+      CHECK(wrong == 0);
+    }
   }
 }
 
