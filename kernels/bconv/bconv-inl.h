@@ -98,11 +98,14 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
       const bnn_word* HWY_RESTRICT r3 = rows.base[3] + seg * rows.stride[3];
       size_t k = 0;
       while (k < rows.segment_words) {
-        // A run of words that fits the byte counts, then a flush if full.
-        const size_t left = rows.segment_words - k;
-        const size_t room = kMaxPendingWords - pending;
-        const size_t end = k + (left < room ? left : room);
-        pending += end - k;
+        // A run of words that fits the byte counts, then a flush if full
+        // (lane counts: the whole segment at once).
+        size_t end = rows.segment_words;
+        if constexpr (kBytePopcount) {
+          const size_t room = kMaxPendingWords - pending;
+          if (end - k > room) end = k + room;
+          pending += end - k;
+        }
         for (; k < end; ++k, wk += kChunk) {
           const auto wv = hn::Load(d, wk);
           part0 = hn::Add(part0, CountBits(d, hn::Xor(hn::Set(d, r0[k]), wv)));
@@ -112,7 +115,7 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
             part3 = hn::Add(part3, CountBits(d, hn::Xor(hn::Set(d, r3[k]), wv)));
           }
         }
-        if (pending == kMaxPendingWords) flush();
+        if (kBytePopcount && pending == kMaxPendingWords) flush();
       }
     }
     flush();
