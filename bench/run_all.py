@@ -94,6 +94,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     quick = ["--quick"] if args.quick else []
     start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = git_commit()  # before the reports below change the tree
     load_start = os.getloadavg()[0]
     took = {
         "kernels": run("kernels", [PY, "bench/report.py", "build/bench/bnn-kernel-bench", "--out",
@@ -130,7 +131,7 @@ def main():
         f"{', '.join(cpu['flags'])}",
         f"- Compiler: {compiler_version(build)}; build: "
         + ", ".join(f"{k}={v}" for k, v in build_options(build).items()),
-        f"- Commit {git_commit()}; started {start}; load average {load_start:.2f} at the start, "
+        f"- Commit {commit}; started {start}; load average {load_start:.2f} at the start, "
         f"{os.getloadavg()[0]:.2f} at the end",
         "- Time taken: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in took.items()),
         "",
@@ -153,6 +154,9 @@ def main():
         "inference on Cortex-M4 and M7 (person model), where they go, estimates at stated clocks, the popcount "
         "choice |",
         "| ARM | below | instruction counts of the NEON and SVE kernels and of the Cortex-M reference under QEMU |",
+        "| history | [benchmark-history.md](benchmark-history.md) | every full run of the suite so far, with its "
+        "CPU and commit, and issue 8's headline figures: the same code measures differently on another "
+        "machine |",
         "",
         "![latency](network-latency.png)",
         "![scaling](network-scaling.png)",
@@ -204,6 +208,8 @@ def main():
     with open(os.path.join(out, "benchmarks.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     log(f"wrote {os.path.relpath(os.path.join(out, 'benchmarks.md'), ROOT)} and the reports beside it")
+    if not args.quick:  # a quick run is not a run of record
+        run("history", [PY, "bench/history.py", "--out", os.path.join(out, "benchmark-history.md")])
     return 0
 
 
