@@ -76,7 +76,7 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
   for (size_t v = 0; v < kChunk; v += N) {
     auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
     // Byte counts of up to kMaxPendingWords words (popcount-inl.h), folded
-    // into the lane accumulators by flush().
+    // into the lane accumulators by flush() (lane counts: once, at the end).
     auto part0 = hn::Zero(dc), part1 = hn::Zero(dc), part2 = hn::Zero(dc), part3 = hn::Zero(dc);
     size_t pending = 0;
     const auto flush = [&]() HWY_ATTR BNN_INLINE_LAMBDA {
@@ -96,26 +96,27 @@ HWY_INLINE void MismatchTile(const TileRows& rows, const bnn_word* HWY_RESTRICT 
       const bnn_word* HWY_RESTRICT r1 = rows.base[1] + seg * rows.stride[1];
       const bnn_word* HWY_RESTRICT r2 = rows.base[2] + seg * rows.stride[2];
       const bnn_word* HWY_RESTRICT r3 = rows.base[3] + seg * rows.stride[3];
-      size_t k = 0;
-      while (k < rows.segment_words) {
-        // A run of words that fits the byte counts, then a flush if full
-        // (lane counts: the whole segment at once).
-        size_t end = rows.segment_words;
-        if constexpr (kBytePopcount) {
+      // One word of every row against the block's weights.
+      const auto count_word = [&](size_t k) HWY_ATTR BNN_INLINE_LAMBDA {
+        const auto wv = hn::Load(d, wk);
+        part0 = hn::Add(part0, CountBits(d, hn::Xor(hn::Set(d, r0[k]), wv)));
+        if (kActive == kRows) {
+          part1 = hn::Add(part1, CountBits(d, hn::Xor(hn::Set(d, r1[k]), wv)));
+          part2 = hn::Add(part2, CountBits(d, hn::Xor(hn::Set(d, r2[k]), wv)));
+          part3 = hn::Add(part3, CountBits(d, hn::Xor(hn::Set(d, r3[k]), wv)));
+        }
+      };
+      if constexpr (kBytePopcount) {
+        // Runs of words that fit the byte counts, each followed by a flush if full.
+        for (size_t k = 0; k < rows.segment_words;) {
           const size_t room = kMaxPendingWords - pending;
-          if (end - k > room) end = k + room;
+          const size_t end = rows.segment_words - k > room ? k + room : rows.segment_words;
           pending += end - k;
+          for (; k < end; ++k, wk += kChunk) count_word(k);
+          if (pending == kMaxPendingWords) flush();
         }
-        for (; k < end; ++k, wk += kChunk) {
-          const auto wv = hn::Load(d, wk);
-          part0 = hn::Add(part0, CountBits(d, hn::Xor(hn::Set(d, r0[k]), wv)));
-          if (kActive == kRows) {
-            part1 = hn::Add(part1, CountBits(d, hn::Xor(hn::Set(d, r1[k]), wv)));
-            part2 = hn::Add(part2, CountBits(d, hn::Xor(hn::Set(d, r2[k]), wv)));
-            part3 = hn::Add(part3, CountBits(d, hn::Xor(hn::Set(d, r3[k]), wv)));
-          }
-        }
-        if (kBytePopcount && pending == kMaxPendingWords) flush();
+      } else {
+        for (size_t k = 0; k < rows.segment_words; ++k, wk += kChunk) count_word(k);
       }
     }
     flush();
