@@ -48,6 +48,7 @@ const bnn_kernel_table kTable = {
     IConvScratchSize,
     IConv2D,
     QuantizeF32,
+    PReluF32,
 };
 
 const bnn_kernel_table* Table() { return &kTable; }

@@ -68,6 +68,7 @@ static const bnn_kernel_table kReference = {
     conv_no_scratch,
     iconv,
     bnn_quantize_f32_ref,
+    bnn_prelu_f32_ref,
 };
 
 const bnn_kernel_table* bnn_kernels_reference(void) { return &kReference; }

@@ -69,7 +69,40 @@ void QuantizeF32(const float* x, size_t n, float scale, int32_t zero_point, int 
   if (i < n) bnn_quantize_f32_ref(x + i, n - i, scale, zero_point, u8, static_cast<uint8_t*>(out) + i);
 }
 
+// The reference's select per lane: a compare and a blend, no branch (a
+// branch per element mispredicts on real activations, whose signs are random).
+void PReluF32(const float* x, size_t n, const float* slope, size_t channels, float* out) {
+  assert((n == 0 || (x && slope && out)) && channels >= 1 && n % channels == 0);
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto zero = hn::Zero(d);
+  const auto prelu = [&](hn::Vec<decltype(d)> v, hn::Vec<decltype(d)> s) HWY_ATTR {
+    return hn::IfThenElse(hn::Lt(v, zero), hn::Mul(v, s), v);
+  };
+  if (channels == 1 || channels < N) {
+    // One shared slope: a flat stream. Few channels: the reference.
+    if (channels != 1) return bnn_prelu_f32_ref(x, n, slope, channels, out);
+    const auto s = hn::Set(d, slope[0]);
+    size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(prelu(hn::LoadU(d, x + i), s), d, out + i);
+    if (i < n) bnn_prelu_f32_ref(x + i, n - i, slope, 1, out + i);
+    return;
+  }
+  // Per pixel: the channels in vectors, the last partial vector in scalar code.
+  const size_t body = channels / N * N;
+  for (size_t p = 0; p < n; p += channels) {
+    for (size_t c = 0; c < body; c += N)
+      hn::StoreU(prelu(hn::LoadU(d, x + p + c), hn::LoadU(d, slope + c)), d, out + p + c);
+    for (size_t c = body; c < channels; ++c)
+      out[p + c] = x[p + c] < 0.0f ? x[p + c] * slope[c] : x[p + c];
+  }
+}
+
 #else  // !BNN_F32_EXACT
+
+void PReluF32(const float* x, size_t n, const float* slope, size_t channels, float* out) {
+  bnn_prelu_f32_ref(x, n, slope, channels, out);
+}
 
 void QuantizeF32(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out) {
   bnn_quantize_f32_ref(x, n, scale, zero_point, u8, out);

@@ -308,6 +308,13 @@ void bnn_iconv2d_ref(const bnn_conv_shape* s, const int8_t* input, int32_t input
 void bnn_add_f32_ref(const float* a, const float* b, size_t n, float clamp_min, float clamp_max,
                      float* out);
 
+/* PReLU: out[i] = x[i] < 0 ? x[i] * slope[i % channels] : x[i] for i < n,
+ * n a multiple of channels (whole pixels of an NHWC tensor); one shared slope
+ * (leaky ReLU) is channels == 1. NaN and -0.0f pass through unchanged. out
+ * may be x (in place); otherwise no overlap. Preconditions: channels >= 1,
+ * n % channels == 0, non-NULL buffers unless n == 0. */
+void bnn_prelu_f32_ref(const float* x, size_t n, const float* slope, size_t channels, float* out);
+
 /* Quantisation to 8 bits (the runtime's QUANTIZE): out[i] = clamp(nearbyint(
  * x[i] / scale) + zero_point) to [-128, 127] (int8) or [0, 255] (u8 != 0),
  * with a correctly rounded division, round-half-even (the default rounding
@@ -378,6 +385,7 @@ typedef struct bnn_kernel_table {
   void (*iconv2d)(const bnn_conv_shape* s, const int8_t* input, int32_t input_zero_point,
                   const void* weights, const bnn_output_transform* t, void* output, void* scratch);
   void (*quantize_f32)(const float* x, size_t n, float scale, int32_t zero_point, int u8, void* out);
+  void (*prelu_f32)(const float* x, size_t n, const float* slope, size_t channels, float* out);
 } bnn_kernel_table;
 
 /* The portable C reference: the microcontroller path and the test oracle. */

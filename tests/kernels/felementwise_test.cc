@@ -1,4 +1,4 @@
-// Float element-wise add and 8-bit quantisation: the definitions, and every
+// Float element-wise add, PReLU and 8-bit quantisation: the definitions, and every
 // optimised target against the reference, bit for bit.
 #include <catch2/catch.hpp>
 
@@ -121,4 +121,61 @@ TEST_CASE("optimised quantize_f32 equals the reference bit for bit on every targ
             CHECK(Quantize(k, part, scale, zp, u8) == want);
           }
         }
+}
+
+namespace {
+
+std::vector<float> PRelu(const bnn_kernel_table* k, const std::vector<float>& x, const std::vector<float>& slope,
+                         bool in_place) {
+  const size_t n = x.size();
+  GuardedBuffer in(n * sizeof(float)), out(n * sizeof(float)), s(slope.size() * sizeof(float));
+  if (n) memcpy(in.as<void>(), x.data(), in.size());
+  memcpy(s.as<void>(), slope.data(), s.size());
+  if (n) memset(out.as<void>(), 0xA5, out.size());
+  float* dst = in_place ? in.as<float>() : out.as<float>();
+  k->prelu_f32(in.as<const float>(), n, s.as<const float>(), slope.size(), dst);
+  return std::vector<float>(dst, dst + n);
+}
+
+}  // namespace
+
+TEST_CASE("reference prelu_f32 scales the negative values by their channel's slope", "[felementwise][reference]") {
+  // Two pixels of three channels; NaN and -0.0f pass through, infinities scale.
+  const std::vector<float> x = {-2.0f, 3.0f, -0.0f, NAN, -INFINITY, -4.0f};
+  const std::vector<float> got = PRelu(bnn_kernels_reference(), x, {0.25f, -1.0f, 0.5f}, false);
+  CHECK(got[0] == -0.5f);
+  CHECK(got[1] == 3.0f);
+  CHECK((got[2] == 0.0f && std::signbit(got[2])));
+  CHECK(std::isnan(got[3]));
+  CHECK(got[4] == INFINITY);  // -inf * -1
+  CHECK(got[5] == -2.0f);
+  // One shared slope (leaky ReLU), in place.
+  const std::vector<float> leaky = PRelu(bnn_kernels_reference(), {-1.0f, 1.0f, -8.0f}, {0.125f}, true);
+  CHECK(leaky == std::vector<float>({-0.125f, 1.0f, -1.0f}));
+}
+
+TEST_CASE("optimised prelu_f32 equals the reference bit for bit on every target", "[felementwise][targets]") {
+  const auto targets = OptimisedTables();
+  REQUIRE_FALSE(targets.empty());
+  std::mt19937 rng(23);
+  const float specials[] = {0.0f, -0.0f, 1e-40f, -1e-40f, -1.2e-38f, HUGE_VALF, -HUGE_VALF, NAN};
+  std::uniform_int_distribution<size_t> pick(0, 7);
+  std::uniform_int_distribution<int> coin(0, 3);
+  for (size_t channels : {1u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 32u, 33u, 64u, 100u, 256u})
+    for (size_t pixels : {0u, 1u, 2u, 5u, 13u, 64u}) {
+      const size_t n = channels * pixels;
+      std::vector<float> x = RandomFloats(rng, n, -8.0f, 8.0f);
+      for (float& v : x)
+        if (coin(rng) == 0) v = specials[pick(rng)];
+      std::vector<float> slope = RandomFloats(rng, channels, -1.0f, 1.0f);
+      slope[0] = 1e-30f;  // products that underflow to subnormals
+      for (bool in_place : {false, true}) {
+        const std::vector<float> expected = PRelu(bnn_kernels_reference(), x, slope, in_place);
+        for (const bnn_kernel_table* impl : targets) {
+          INFO(impl->name << " channels " << channels << " pixels " << pixels << " in place " << in_place);
+          const std::vector<float> got = PRelu(impl, x, slope, in_place);
+          CHECK(FirstFloatDifference(got.data(), expected.data(), n) == n);
+        }
+      }
+    }
 }

@@ -74,11 +74,10 @@ bnn_status LeakyReluPrepare(PrepareContext& ctx) {
   if (!isfinite(p->a)) return ctx.Fail("alpha is not finite");
   return BNN_OK;
 }
+// Leaky ReLU is PReLU with one shared slope.
 void LeakyReluEval(const EvalContext& ctx) {
   const UnaryParams& p = Params<UnaryParams>(*ctx.op);
-  const float* x = ctx.in<const float>(0);
-  float* y = ctx.out<float>(0);
-  for (size_t i = 0; i < p.count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.a : x[i];
+  ctx.kernels->prelu_f32(ctx.in<const float>(0), p.count, &p.a, 1, ctx.out<float>(0));
 }
 
 // PRELU: input 1 is the slope, F32 constant with one value per channel (last
@@ -96,21 +95,17 @@ bnn_status PReluPrepare(PrepareContext& ctx) {
   return BNN_OK;
 }
 // `count` is a whole number of pixels.
-void PRelu(const UnaryParams& p, const float* x, size_t count, float* y) {
-  if (p.slope_count == 1) {
-    for (size_t i = 0; i < count; ++i) y[i] = x[i] < 0.0f ? x[i] * p.slope[0] : x[i];
-    return;
-  }
-  for (size_t i = 0; i < count; i += p.channels)
-    for (size_t c = 0; c < p.channels; ++c) y[i + c] = x[i + c] < 0.0f ? x[i + c] * p.slope[c] : x[i + c];
+void PRelu(const EvalContext& ctx, const UnaryParams& p, const float* x, size_t count, float* y) {
+  ctx.kernels->prelu_f32(x, count, p.slope, p.slope_count == 1 ? 1 : p.channels, y);
 }
 void PReluEval(const EvalContext& ctx) {
   const UnaryParams& p = Params<UnaryParams>(*ctx.op);
-  PRelu(p, ctx.in<const float>(0), p.count, ctx.out<float>(0));
+  PRelu(ctx, p, ctx.in<const float>(0), p.count, ctx.out<float>(0));
 }
 void PReluEvalBand(const EvalContext& ctx, const RowBand& b) {
   const UnaryParams& p = Params<UnaryParams>(*ctx.op);
-  PRelu(p, static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line, static_cast<float*>(b.out));
+  PRelu(ctx, p, static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line,
+        static_cast<float*>(b.out));
 }
 
 bnn_status SigmoidPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
