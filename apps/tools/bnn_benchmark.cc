@@ -44,6 +44,22 @@ bool ParseCount(const char* s, int* out) {
   return true;
 }
 
+// The same pseudo-random inputs for every interpreter: run time depends on
+// the data (signs, sparsity), so the profile must see what the timed runs saw.
+void FillInputs(const bnn_model* model, bnn_interpreter* it) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int i = 0; i < bnn_model_input_count(model); ++i) {
+    bnn_tensor_info t;
+    bnn_model_input_info(model, i, &t);
+    uint8_t* data = static_cast<uint8_t*>(bnn_interpreter_input(it, i));
+    if (t.dtype == BNN_DTYPE_F32)
+      for (size_t k = 0; k < t.bytes / 4; ++k) reinterpret_cast<float*>(data)[k] = normal(rng);
+    else
+      for (size_t k = 0; k < t.bytes; ++k) data[k] = static_cast<uint8_t>(rng());
+  }
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -94,17 +110,7 @@ int main(int argc, char** argv) {
     bnn_model_free(model);
     return Fail(bnn_last_load_error());
   }
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (int i = 0; i < bnn_model_input_count(model); ++i) {
-    bnn_tensor_info t;
-    bnn_model_input_info(model, i, &t);
-    uint8_t* data = static_cast<uint8_t*>(bnn_interpreter_input(it, i));
-    if (t.dtype == BNN_DTYPE_F32)
-      for (size_t k = 0; k < t.bytes / 4; ++k) reinterpret_cast<float*>(data)[k] = normal(rng);
-    else
-      for (size_t k = 0; k < t.bytes; ++k) data[k] = static_cast<uint8_t>(rng());
-  }
+  FillInputs(model, it);
 
   for (int i = 0; i < warmup; ++i) bnn_interpreter_invoke(it);
   std::vector<double> latency;
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
       bnn_model_free(model);
       return Fail(bnn_last_load_error());
     }
+    FillInputs(model, it);
     const int n = bnn_interpreter_op_count(it);
     std::vector<std::vector<double>> per_op(static_cast<size_t>(n));
     const int profile_runs = std::min(runs, 20);
