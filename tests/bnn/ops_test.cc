@@ -128,24 +128,30 @@ TEST_CASE("activations", "[ops]") {
 }
 
 TEST_CASE("add and multiply broadcast a full, per-channel or scalar operand", "[ops]") {
-  const std::vector<float> a = Random(120, 2);
-  for (int32_t n : {120, 5, 1}) {
-    const std::vector<float> bv = Random(static_cast<size_t>(n), 3);
-    for (OpType type : {OpType::ADD, OpType::MUL}) {
-      bnn::ModelBuilder b;
-      const int x = b.Tensor("a", DataType::F32, {2, 3, 4, 5});
-      const int y = b.Tensor("b", DataType::F32, n == 120 ? std::vector<int32_t>{2, 3, 4, 5} : std::vector<int32_t>{n});
-      const int out = b.Tensor("y", DataType::F32, {2, 3, 4, 5});
-      b.Input(x);
-      b.Input(y);
-      b.Output(out);
-      bnn::fb::ElementwiseOptionsT o;
-      o.activation = bnn::fb::Activation::RELU6;
-      b.Op(type, {x, y}, {out}, bnn::Options(o));
-      const std::vector<float> got = Floats(RunModel(b, {a, bv}));
-      for (size_t i = 0; i < a.size(); ++i) {
-        const float v = type == OpType::ADD ? a[i] + bv[i % static_cast<size_t>(n)] : a[i] * bv[i % static_cast<size_t>(n)];
-        CHECK(got[i] == fminf(fmaxf(v, 0.0f), 6.0f));
+  // 5 channels: shorter than any vector; 40: vectors and a tail per pixel.
+  for (int32_t channels : {5, 40}) {
+    const int32_t total = 24 * channels;
+    const std::vector<float> a = Random(static_cast<size_t>(total), 2);
+    for (int32_t n : {total, channels, 1}) {
+      INFO("channels " << channels << " operand " << n);
+      const std::vector<float> bv = Random(static_cast<size_t>(n), 3);
+      for (OpType type : {OpType::ADD, OpType::MUL}) {
+        bnn::ModelBuilder b;
+        const std::vector<int32_t> shape = {2, 3, 4, channels};
+        const int x = b.Tensor("a", DataType::F32, shape);
+        const int y = b.Tensor("b", DataType::F32, n == total ? shape : std::vector<int32_t>{n});
+        const int out = b.Tensor("y", DataType::F32, shape);
+        b.Input(x);
+        b.Input(y);
+        b.Output(out);
+        bnn::fb::ElementwiseOptionsT o;
+        o.activation = bnn::fb::Activation::RELU6;
+        b.Op(type, {x, y}, {out}, bnn::Options(o));
+        const std::vector<float> got = Floats(RunModel(b, {a, bv}));
+        for (size_t i = 0; i < a.size(); ++i) {
+          const float v = type == OpType::ADD ? a[i] + bv[i % static_cast<size_t>(n)] : a[i] * bv[i % static_cast<size_t>(n)];
+          CHECK(got[i] == fminf(fmaxf(v, 0.0f), 6.0f));
+        }
       }
     }
   }

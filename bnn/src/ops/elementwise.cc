@@ -177,6 +177,10 @@ void BinaryEval(const EvalContext& ctx) {
     ctx.kernels->add_f32(a, b, p.count, p.lo, p.hi, y);
     return;
   }
+  if (!kMul && p.b_count > 1) {  // a per-channel bias: the same kernel, pixel by pixel
+    for (size_t i = 0; i < p.count; i += p.b_count) ctx.kernels->add_f32(a + i, b, p.b_count, p.lo, p.hi, y + i);
+    return;
+  }
   for (size_t i = 0; i < p.count; i += p.b_count) {
     const size_t n = p.count - i < p.b_count ? p.count - i : p.b_count;
     for (size_t j = 0; j < n; ++j) {
