@@ -79,12 +79,12 @@ std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
   return v;
 }
 
-// One unary F32 operator on [2,3,4,5].
+// One unary F32 operator on [2,3,4,channels].
 std::vector<float> Unary(OpType type, bnn::fb::OptionsUnion options, const std::vector<float>& x,
-                         const std::vector<float>* slope = nullptr) {
+                         const std::vector<float>* slope = nullptr, int32_t channels = 5) {
   bnn::ModelBuilder b;
-  const int in = b.Tensor("x", DataType::F32, {2, 3, 4, 5});
-  const int out = b.Tensor("y", DataType::F32, {2, 3, 4, 5});
+  const int in = b.Tensor("x", DataType::F32, {2, 3, 4, channels});
+  const int out = b.Tensor("y", DataType::F32, {2, 3, 4, channels});
   std::vector<int32_t> ins = {in};
   if (slope) ins.push_back(b.ConstantF32("slope", {static_cast<int32_t>(slope->size())}, *slope));
   b.Input(in);
@@ -114,6 +114,10 @@ TEST_CASE("activations", "[ops]") {
   const std::vector<float> slope = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
   y = Unary(OpType::PRELU, {}, x, &slope);
   for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == (x[i] < 0 ? x[i] * slope[i % 5] : x[i]));
+  // 40 channels: the kernel's vectors and a tail per pixel.
+  const std::vector<float> x40 = Random(24 * 40, 6), slope40 = Random(40, 7);
+  y = Unary(OpType::PRELU, {}, x40, &slope40, 40);
+  for (size_t i = 0; i < x40.size(); ++i) CHECK(y[i] == (x40[i] < 0 ? x40[i] * slope40[i % 40] : x40[i]));
 
   y = Unary(OpType::SIGMOID, {}, x);
   for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == Approx(1.0 / (1.0 + exp(-x[i]))).epsilon(1e-6));
