@@ -185,8 +185,16 @@ HWY_INLINE void RowsTimesPanel(const FRow* rows, const FWalk& walk, const float*
   size_t c0 = 0;
   for (; c0 + kFCols <= cols; c0 += kFCols)
     PanelTile<kR, kFCols>(rows, walk, panel, block_floats, c0, ocg, bias, lo, hi, out);
-  for (; c0 < cols; ++c0)
-    PanelTile<kR, 1>(rows, walk, panel, block_floats, c0, ocg, bias, lo, hi, out);
+  // The remaining columns in one tile, so every row's activations are
+  // broadcast once (a stem with 32 channels is 2 columns on AVX-512).
+  const size_t rest = cols - c0;  // < kFCols
+  if constexpr (kFCols > 3) {
+    if (rest == 3) return PanelTile<kR, 3>(rows, walk, panel, block_floats, c0, ocg, bias, lo, hi, out);
+  }
+  if constexpr (kFCols > 2) {
+    if (rest == 2) return PanelTile<kR, 2>(rows, walk, panel, block_floats, c0, ocg, bias, lo, hi, out);
+  }
+  if (rest == 1) PanelTile<kR, 1>(rows, walk, panel, block_floats, c0, ocg, bias, lo, hi, out);
 }
 
 // Packs canonical [groups][ocg][K] rows into [group][block][K][16].

@@ -110,7 +110,7 @@ std::vector<bnn_conv_shape> EdgeShapes() {
     for (uint32_t k : {1u, 3u, 5u, 7u})
       for (uint32_t stride : {1u, 2u}) shapes.push_back(Shape(9, 8, 3, 17, k, stride, 1, 1, same));
     for (uint32_t in_c : {1u, 3u, 7u, 16u, 33u})
-      for (uint32_t out_c : {1u, 3u, 4u, 8u, 15u, 16u, 17u, 33u, 64u, 65u})
+      for (uint32_t out_c : {1u, 3u, 4u, 8u, 12u, 15u, 16u, 17u, 33u, 48u, 64u, 65u})
         shapes.push_back(Shape(5, 3, in_c, out_c, 3, 1, 1, 1, same));
     for (uint32_t hw : {1u, 2u, 3u, 5u, 7u, 11u}) shapes.push_back(Shape(hw, hw, 5, 20, 3, 1, 1, 1, same));
     shapes.push_back(Shape(13, 11, 8, 16, 3, 1, 2, 1, same));   // dilation
