@@ -79,15 +79,14 @@ void PReluF32(const float* x, size_t n, const float* slope, size_t channels, flo
   const auto prelu = [&](hn::Vec<decltype(d)> v, hn::Vec<decltype(d)> s) HWY_ATTR {
     return hn::IfThenElse(hn::Lt(v, zero), hn::Mul(v, s), v);
   };
-  if (channels == 1 || channels < N) {
-    // One shared slope: a flat stream. Few channels: the reference.
-    if (channels != 1) return bnn_prelu_f32_ref(x, n, slope, channels, out);
+  if (channels == 1) {  // one shared slope: a flat stream
     const auto s = hn::Set(d, slope[0]);
     size_t i = 0;
     for (; i + N <= n; i += N) hn::StoreU(prelu(hn::LoadU(d, x + i), s), d, out + i);
     if (i < n) bnn_prelu_f32_ref(x + i, n - i, slope, 1, out + i);
     return;
   }
+  if (channels < N) return bnn_prelu_f32_ref(x, n, slope, channels, out);  // no whole vector
   // Per pixel: the channels in vectors, the last partial vector in scalar code.
   const size_t body = channels / N * N;
   for (size_t p = 0; p < n; p += channels) {
