@@ -168,6 +168,14 @@ std::vector<uint8_t> Run(const bnn_kernel_table* k, const ConvCase& c, const bnn
   return std::vector<uint8_t>(o, o + out_bytes);
 }
 
+// Outputs of an S32 convolution that differ from the float convolution's.
+size_t WrongOutputs(const std::vector<int32_t>& got, const std::vector<float>& expected) {
+  REQUIRE(got.size() == expected.size());
+  size_t wrong = 0;
+  for (size_t i = 0; i < got.size(); ++i) wrong += got[i] != static_cast<int32_t>(expected[i]);
+  return wrong;
+}
+
 std::vector<int32_t> RunS32(const bnn_kernel_table* k, const ConvCase& c) {
   bnn_output_transform t{};
   t.type = BNN_OUTPUT_S32;
@@ -188,11 +196,7 @@ TEST_CASE("reference bconv2d equals a float convolution of +1/-1 tensors", "[bco
     REQUIRE(bnn_conv_shape_valid(&s));
     const ConvCase c = MakeCase(rng, s);
     const std::vector<float> expected = NaiveConv(c);
-    const std::vector<int32_t> got = RunS32(bnn_kernels_reference(), c);
-    REQUIRE(got.size() == expected.size());
-    size_t mismatches = 0;
-    for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != static_cast<int32_t>(expected[i]);
-    CHECK(mismatches == 0);
+    CHECK(WrongOutputs(RunS32(bnn_kernels_reference(), c), expected) == 0);
   }
 }
 
@@ -276,11 +280,7 @@ TEST_CASE("every target counts long runs of all-mismatching words exactly", "[bc
     const std::vector<float> expected = NaiveConv(c);
     for (const bnn_kernel_table* impl : AllTables()) {
       INFO(impl->name);
-      const std::vector<int32_t> got = RunS32(impl, c);
-      REQUIRE(got.size() == expected.size());
-      size_t wrong = 0;
-      for (size_t i = 0; i < got.size(); ++i) wrong += got[i] != static_cast<int32_t>(expected[i]);
-      CHECK(wrong == 0);
+      CHECK(WrongOutputs(RunS32(impl, c), expected) == 0);
     }
   }
 }

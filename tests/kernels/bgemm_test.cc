@@ -29,6 +29,20 @@ std::vector<uint8_t> Run(const bnn_kernel_table* k, const bnn_gemm_shape& s,
   return std::vector<uint8_t>(out.as<uint8_t>(), out.as<uint8_t>() + out_bytes);
 }
 
+// Outputs of an S32 GEMM `got` that differ from the float dot products of
+// the +1/-1 rows of a [m][k] and w [n][k].
+size_t WrongDots(const bnn_gemm_shape& s, const std::vector<float>& a, const std::vector<float>& w,
+                 const int32_t* got) {
+  size_t wrong = 0;
+  for (uint32_t i = 0; i < s.m; ++i)
+    for (uint32_t j = 0; j < s.n; ++j) {
+      float dot = 0;
+      for (uint32_t x = 0; x < s.k; ++x) dot += a[size_t(i) * s.k + x] * w[size_t(j) * s.k + x];
+      wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
+    }
+  return wrong;
+}
+
 std::vector<bnn_gemm_shape> Shapes() {
   std::vector<bnn_gemm_shape> shapes;
   for (uint32_t m : {1u, 3u, 4u, 5u, 9u})
@@ -47,15 +61,7 @@ TEST_CASE("reference bgemm equals float dot products of +1/-1 vectors", "[bgemm]
     bnn_output_transform t{};
     t.type = BNN_OUTPUT_S32;
     const std::vector<uint8_t> bytes = Run(bnn_kernels_reference(), s, Pack(a, s.m, s.k), Pack(w, s.n, s.k), t);
-    const int32_t* got = reinterpret_cast<const int32_t*>(bytes.data());
-    size_t wrong = 0;
-    for (uint32_t i = 0; i < s.m; ++i)
-      for (uint32_t j = 0; j < s.n; ++j) {
-        float dot = 0;
-        for (uint32_t x = 0; x < s.k; ++x) dot += a[size_t(i) * s.k + x] * w[size_t(j) * s.k + x];
-        wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
-      }
-    CHECK(wrong == 0);
+    CHECK(WrongDots(s, a, w, reinterpret_cast<const int32_t*>(bytes.data())) == 0);
   }
 }
 
@@ -76,15 +82,7 @@ TEST_CASE("every target counts long runs of all-mismatching words exactly", "[bg
     for (const bnn_kernel_table* impl : AllTables()) {
       INFO(impl->name);
       const std::vector<uint8_t> bytes = Run(impl, s, Pack(a, s.m, k), Pack(w, s.n, k), t);
-      const int32_t* got = reinterpret_cast<const int32_t*>(bytes.data());
-      size_t wrong = 0;
-      for (uint32_t i = 0; i < s.m; ++i)
-        for (uint32_t j = 0; j < s.n; ++j) {
-          float dot = 0;
-          for (uint32_t x = 0; x < k; ++x) dot += a[size_t(i) * k + x] * w[size_t(j) * k + x];
-          wrong += got[size_t(i) * s.n + j] != static_cast<int32_t>(dot);
-        }
-      CHECK(wrong == 0);
+      CHECK(WrongDots(s, a, w, reinterpret_cast<const int32_t*>(bytes.data())) == 0);
     }
   }
 }
