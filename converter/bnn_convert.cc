@@ -57,6 +57,10 @@ const char kUsage[] =
     "  --anchor-file FILE       SSD-style anchors, one 'cx cy w h' per line\n"
     "  --strides S,S,...        output strides of the detection heads\n"
     "  --score-threshold T --iou-threshold T   defaults for the app (0.25, 0.45)\n"
+    "  embedders (--task embedder), read by bnn-face and bnn-demo:\n"
+    "  --match-threshold T      the cosine similarity (in [-1, 1]) from which two embeddings\n"
+    "                           are one identity, as calibrated for this model (default for\n"
+    "                           the apps without one: 0.5)\n"
     "  --check X.npy            run X (float32, the model's NCHW input, a batch) through the\n"
     "                           ONNX model (OpenCV DNN, or the converter's float interpreter\n"
     "                           where OpenCV cannot run it) and the .bnn; print the largest\n"
@@ -214,6 +218,11 @@ int main(int argc, char** argv) {
       if (!value(&v) || !ParseFloats(v, &f) || f.size() != 1 || !(f[0] >= 0 && f[0] <= 1))
         return Fail(a + " needs a number in [0, 1]");
       (a == "--score-threshold" ? info.score_threshold : info.iou_threshold) = f[0];
+    } else if (a == "--match-threshold") {
+      std::vector<float> f;
+      if (!value(&v) || !ParseFloats(v, &f) || f.size() != 1 || !(f[0] >= -1 && f[0] <= 1))
+        return Fail("--match-threshold needs a number in [-1, 1]");
+      info.match_threshold = f[0];
     } else if (a == "--calibration") {
       if (!value(&calibration_path)) return Fail("--calibration needs a .npy file");
     } else if (a == "--int8") {
@@ -250,6 +259,8 @@ int main(int argc, char** argv) {
   }
   if ((int8 || !binarize.empty()) && calibration_path.empty())
     return Fail(std::string(int8 ? "--int8" : "--binarize") + " needs --calibration X.npy");
+  if (info.match_threshold && info.task != bnn::fb::Task::EMBEDDER)
+    return Fail("--match-threshold is for embedders (--task embedder)");
   if (info.mean.size() != info.std.size()) return Fail("--mean and --std need the same number of values");
   for (float s : info.std)
     if (!(s > 0)) return Fail("--std values must be positive");

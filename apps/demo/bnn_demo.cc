@@ -6,6 +6,7 @@
 // With no argument it uses the camera, or, without one, sample videos from
 // Debian's opencv-doc package and a gallery enrolled from sample images.
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ const char kUsage[] =
     "  --embedder E.bnn     face embedder (default: the shipped one)\n"
     "  --gallery G          face gallery (default DIR/demo.gallery, enrolled from the\n"
     "                       sample images when it does not exist yet)\n"
-    "  --threshold T        cosine similarity for a recognised face (default 0.5)\n"
+    "  --threshold T        cosine similarity for a recognised face (default: the embedder's\n"
+    "                       calibrated threshold, or 0.5 for a model without one)\n"
     "  --score T            object score threshold (default: the model's)\n"
     "  --no-objects, --no-faces  run only one of the two pipelines\n"
     "  --max-frames N       stop each source after N frames\n"
@@ -228,7 +230,7 @@ struct Demo {
   Mode mode = Mode::kBoth;
   bnn_vision::Gallery gallery;
   std::string gallery_path;
-  float threshold = 0.5f;
+  float threshold = 0.5f;  // cosine similarity for a recognised face
   std::string kernels;  // the SIMD target the models run on
 
   bool objects_on() const { return has_objects && mode != Mode::kFaces; }
@@ -575,7 +577,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> sources;
   std::string detector, face_detector, embedder, gallery;
   bool no_objects = false, no_faces = false;
-  float threshold = 0.5f, score = -1;
+  float threshold = NAN, score = -1;  // NAN: the embedder's
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](std::string* v) {
@@ -668,6 +670,7 @@ int main(int argc, char** argv) {
     if (!model(face_detector, "facedet/face-detector.bnn", "--face-detector", &path) ||
         !d.faces.LoadDetector(path, &error))
       return Fail(error);
+    if (std::isnan(d.threshold)) d.threshold = d.faces.match_threshold();
     d.has_faces = true;
   }
   d.kernels = d.has_objects ? d.objects.kernels() : d.faces.detector().kernels();
@@ -683,7 +686,8 @@ int main(int argc, char** argv) {
       if (d.gallery.dim != uint32_t(d.faces.dim()))
         return Fail(d.gallery_path + " holds " + std::to_string(d.gallery.dim) + "-value embeddings; the embedder makes " +
                     std::to_string(d.faces.dim()));
-      fprintf(g_messages, "bnn-demo: gallery %s: %zu people\n", d.gallery_path.c_str(), d.gallery.entries.size());
+      fprintf(g_messages, "bnn-demo: gallery %s: %zu people (match threshold %.2f)\n", d.gallery_path.c_str(),
+              d.gallery.entries.size(), d.threshold);
     } else if (gallery.empty()) {
       if (!bnn_vision::IsDirectory(s.out_dir)) return Fail("cannot create folder '" + s.out_dir + "'");
       if (!EnrollSamples(&d, &error)) return Fail(error);

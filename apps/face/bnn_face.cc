@@ -3,6 +3,7 @@
 // person; identify names the faces in images or videos; verify compares two
 // images. The gallery is versioned and checked on load, and saved through a
 // temporary file, so a failure never loses an existing gallery.
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +34,8 @@ const char kUsage[] =
     "        gallery; below --threshold it is \"unknown\". JSON on stdout or --json FILE.\n"
     "verify: prints the cosine similarity and whether it reaches --threshold.\n"
     "Without --detector, each image is taken as one face crop.\n"
-    "  --threshold T     cosine similarity for a match (default 0.5)\n"
+    "  --threshold T     cosine similarity for a match (default: the embedder's calibrated\n"
+    "                    threshold, or 0.5 for a model without one)\n"
     "  --max-frames N    stop a video after N frames\n";
 
 int Fail(const std::string& m) {
@@ -181,7 +183,7 @@ int main(int argc, char** argv) {
     return Fail("unknown command '" + command + "' (enroll, identify or verify)");
   std::string embedder, detector, gallery, json;
   std::vector<std::string> args;
-  float threshold = 0.5f;
+  float threshold = NAN;  // the embedder's unless given
   long max_frames = -1;
   bool fresh = false;
   for (int i = 2; i < argc; ++i) {
@@ -227,6 +229,7 @@ int main(int argc, char** argv) {
   std::string error;
   if (!f.LoadEmbedder(embedder, &error)) return Fail(error);
   if (!detector.empty() && !f.LoadDetector(detector, &error)) return Fail(error);
+  if (std::isnan(threshold)) threshold = f.match_threshold();
   if (command == "enroll") return Enroll(f, gallery, args[0], fresh);
   if (command == "identify") return Identify(f, gallery, args, threshold, json, max_frames);
   return Verify(f, args[0], args[1], threshold);

@@ -25,6 +25,7 @@ class FaceRecognizer {
   bool LoadDetector(const std::string& path, std::string* error);
   bool has_detector() const { return has_detector_; }
   int dim() const { return embedder_.dim(); }
+  float match_threshold() const { return embedder_.match_threshold(); }
   DetectorRunner& detector() { return detector_; }
 
   // The faces in `image`. Without a detector the whole image is one face.

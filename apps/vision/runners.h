@@ -38,6 +38,8 @@ class EmbedderRunner {
   // The embedding of `image` (a face crop), L2-normalised.
   std::vector<float> Embed(const cv::Mat& image, double* ms = nullptr);
   int dim() const { return dim_; }
+  // The model's calibrated cosine match threshold (0.5 for models without one).
+  float match_threshold() const { return bnn_model_embedder_match_threshold(model_.get()); }
 
  private:
   bnn::Model model_;

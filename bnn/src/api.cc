@@ -290,6 +290,12 @@ float bnn_model_detector_iou_threshold(const bnn_model* m) {
   return d ? d->iou_threshold() : 0.45f;
 }
 
+float bnn_model_embedder_match_threshold(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  const auto* e = md ? md->embedder() : nullptr;
+  return e ? e->match_threshold() : BNN_DEFAULT_MATCH_THRESHOLD;
+}
+
 bnn_interpreter_options bnn_interpreter_default_options(void) {
   bnn_interpreter_options o;
   memset(&o, 0, sizeof o);

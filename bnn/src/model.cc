@@ -272,6 +272,18 @@ bnn_status LoadOps(bnn_model* m, ErrorBuffer* err) {
   return BNN_OK;
 }
 
+// Metadata values the runtime hands to apps as they are: refused when out
+// of their range, so that a damaged threshold cannot turn every face into a
+// match (or none).
+bnn_status CheckMetadata(const bnn_model* m, ErrorBuffer* err) {
+  const fb::Metadata* md = m->fb->metadata();
+  const fb::EmbedderInfo* e = md ? md->embedder() : nullptr;
+  if (e && !(e->match_threshold() >= -1.0f && e->match_threshold() <= 1.0f))
+    return Fail(err, BNN_ERROR_INVALID_MODEL, "metadata: embedder match threshold %g is not a cosine similarity in [-1, 1]",
+                static_cast<double>(e->match_threshold()));
+  return BNN_OK;
+}
+
 }  // namespace
 
 bnn_status PrepareContext::Fail(const char* format, ...) {
@@ -290,6 +302,7 @@ bnn_status LoadModel(bnn_model* m, Allocator* alloc, ErrorBuffer* err) {
   if (s == BNN_OK) s = LoadTensors(m, err);
   if (s == BNN_OK) s = LoadGraphEnds(m, err);
   if (s == BNN_OK) s = LoadOps(m, err);
+  if (s == BNN_OK) s = CheckMetadata(m, err);
   return s;
 }
 

@@ -702,6 +702,10 @@ bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder
     m.detector->score_threshold = info.score_threshold;
     m.detector->iou_threshold = info.iou_threshold;
   }
+  if (info.match_threshold) {
+    m.embedder = std::make_unique<fb::EmbedderInfoT>();
+    m.embedder->match_threshold = *info.match_threshold;
+  }
   if (!info.mean.empty() || !info.std.empty()) {
     m.normalization = std::make_unique<fb::NormalizationT>();
     m.normalization->mean = info.mean;

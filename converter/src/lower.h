@@ -3,6 +3,7 @@
 // float operators. Nodes nothing can run are listed together in the error.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct ModelInfo {
   std::vector<std::vector<float>> anchors;
   std::vector<int32_t> strides;
   float score_threshold = 0.25f, iou_threshold = 0.45f;
+  // Embedders (--task embedder): the calibrated cosine match threshold.
+  std::optional<float> match_threshold;
 };
 
 struct LowerOptions {

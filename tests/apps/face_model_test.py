@@ -9,7 +9,7 @@ and docs/face-recognition.md are that).  It checks:
   - the runtime's verifying loader (libbnn, through ctypes) accepts the file
     and its metadata says what bnn-face needs: task embedder, name
     face-embed, one 1 x 64 x 64 x 1 float input, normalisation
-    (x / 255 - 0.5) / 0.5, one 128-value output;
+    (x / 255 - 0.5) / 0.5, one 128-value output, its match threshold 0.708;
   - bnn-run runs a batch of synthetic faces and returns finite, non-constant
     128-d embeddings, the same for the same input;
   - stability: each of 8 synthetic cartoon "people" (an ellipse with eyes,
@@ -156,6 +156,10 @@ def test_model_metadata():
         mean, std = (ctypes.c_float * 3)(), (ctypes.c_float * 3)()
         assert lib.bnn_model_normalization(model, mean, std, 3) == 1
         assert mean[0] == pytest.approx(0.5) and std[0] == pytest.approx(0.5)
+        # The calibrated match threshold the apps use (eval_face.py's
+        # match_threshold: 0.1 % of the training impostor pairs above it).
+        lib.bnn_model_embedder_match_threshold.restype = ctypes.c_float
+        assert lib.bnn_model_embedder_match_threshold(model) == pytest.approx(0.708)
     finally:
         lib.bnn_model_free(model)
 

@@ -106,6 +106,29 @@ class Face(unittest.TestCase):
         self.assertFalse(diff["same_person"])
         self.assertLess(diff["similarity"], same["similarity"])
 
+    def test_threshold_is_the_models_unless_given(self):
+        # The embedder's calibrated threshold (bnn-convert --match-threshold)
+        # is the default; --threshold overrides it; 0.5 for a model without one.
+        strict = os.path.join(self.tmp, "strict.bnn")
+        self.run_ok([CONVERT, os.path.join(self.tmp, "e.onnx"), "-o", strict, "--task", "embedder",
+                     "--mean", "0.5,0.5,0.5", "--std", "0.5,0.5,0.5", "--match-threshold", "0.999"])
+        a, b = os.path.join(self.people, "alice", "0.png"), os.path.join(self.tmp, "reddish.png")
+        image(b, (40, 30, 230))
+
+        def verify(model, *extra):
+            p = self.face("verify", "--embedder", model, *extra, a, b)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)
+        plain, calibrated, given = verify(self.embedder), verify(strict), verify(strict, "--threshold", "0.5")
+        self.assertEqual(plain["threshold"], 0.5)
+        self.assertEqual(calibrated["threshold"], 0.999)
+        self.assertEqual(given["threshold"], 0.5)
+        # Red and reddish: alike, but not 0.999 alike.
+        self.assertGreater(plain["similarity"], 0.9)
+        self.assertLess(plain["similarity"], 0.999)
+        self.assertEqual(calibrated["similarity"], plain["similarity"])
+        self.assertEqual((plain["same_person"], calibrated["same_person"], given["same_person"]), (True, False, True))
+
     def test_identify_with_a_detector(self):
         self.assertEqual(self.enroll().returncode, 0)
         scene = os.path.join(self.tmp, "scene.png")

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -293,6 +295,42 @@ TEST_CASE("detector metadata and output meanings through the C API", "[model]") 
   CHECK(std::string(bnn_model_detector_decoding(m)).empty());
   CHECK(bnn_model_detector_anchors(m, anchors, 2) == 0);
   CHECK(bnn_model_detector_score_threshold(m) == 0.25f);
+  bnn_model_free(m);
+  free(p);
+}
+
+TEST_CASE("an embedder's match threshold through the C API, and out-of-range ones refused", "[model]") {
+  const auto with_threshold = [](float t) {
+    bnn::ModelBuilder b = TinyBinaryNet().Build();
+    b.metadata().task = bnn::fb::Task::EMBEDDER;
+    b.metadata().embedder = std::make_unique<bnn::fb::EmbedderInfoT>();
+    b.metadata().embedder->match_threshold = t;
+    return b.Finish();
+  };
+  const std::vector<uint8_t> file = with_threshold(0.7f);
+  void* p = nullptr;
+  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
+  memcpy(p, file.data(), file.size());
+  bnn_model* m = nullptr;
+  REQUIRE(bnn_model_load_buffer(p, file.size(), &m) == BNN_OK);
+  CHECK(bnn_model_task(m) == BNN_TASK_EMBEDDER);
+  CHECK(bnn_model_embedder_match_threshold(m) == 0.7f);
+  bnn_model_free(m);
+  free(p);
+  CHECK(Load(with_threshold(-1.0f)).status == BNN_OK);
+  CHECK(Load(with_threshold(1.0f)).status == BNN_OK);
+  for (float bad : {1.01f, -1.5f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    const Result r = Load(with_threshold(bad));
+    INFO(bad << " -> " << r.message);
+    CHECK(r.status == BNN_ERROR_INVALID_MODEL);
+    CHECK(Contains(r.message, "embedder match threshold"));
+  }
+  // A model without one (every file before format 1.2) gives the default.
+  const std::vector<uint8_t> plain = Valid();
+  REQUIRE(posix_memalign(&p, 64, plain.size()) == 0);
+  memcpy(p, plain.data(), plain.size());
+  REQUIRE(bnn_model_load_buffer(p, plain.size(), &m) == BNN_OK);
+  CHECK(bnn_model_embedder_match_threshold(m) == BNN_DEFAULT_MATCH_THRESHOLD);
   bnn_model_free(m);
   free(p);
 }

@@ -78,6 +78,14 @@ class Cli(unittest.TestCase):
         self.assertEqual(lib.bnn_model_normalization(model, mean, std, 3), 3)
         self.assertAlmostEqual(mean[1], 0.4, places=6)
         self.assertAlmostEqual(std[2], 0.25, places=6)
+        lib.bnn_model_embedder_match_threshold.restype = ctypes.c_float
+        self.assertEqual(lib.bnn_model_embedder_match_threshold(model), 0.5)  # none given: the default
+        lib.bnn_model_free(model)
+        p = convert(self.onnx, "-o", self.out, "--task", "embedder", "--match-threshold", "0.625")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(lib.bnn_model_load_file(self.out.encode(), ctypes.byref(model)), 0)
+        self.assertEqual(lib.bnn_model_task(model), 3)
+        self.assertEqual(lib.bnn_model_embedder_match_threshold(model), 0.625)
         lib.bnn_model_free(model)
 
     def test_pixel_input_takes_camera_frames(self):
@@ -194,6 +202,10 @@ class Cli(unittest.TestCase):
         self.assertRefused(convert(self.onnx, "-o", self.out, "--mean", "0.5"), "--mean and --std")
         self.assertRefused(convert(self.onnx, "-o", self.out, "--int8"), "--calibration")
         self.assertRefused(convert(self.onnx, "-o", self.out, "--bogus"), "unknown option")
+        for bad in ("1.5", "-2", "nan", "x"):
+            self.assertRefused(convert(self.onnx, "-o", self.out, "--task", "embedder", "--match-threshold", bad),
+                               "--match-threshold needs a number in [-1, 1]")
+        self.assertRefused(convert(self.onnx, "-o", self.out, "--match-threshold", "0.7"), "for embedders")
         self.assertEqual(convert(self.onnx).returncode, 2)  # no -o: usage
         p = convert(self.onnx, "-o", self.out, "--input-shape", "2x3x8x8")
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -167,6 +167,14 @@ int bnn_model_detector_strides(const bnn_model* model, int32_t* strides, int max
 float bnn_model_detector_score_threshold(const bnn_model* model);
 float bnn_model_detector_iou_threshold(const bnn_model* model);
 
+/* Embedder metadata (task BNN_TASK_EMBEDDER): the cosine similarity of two
+ * embeddings from which they are taken as the same identity, as the model's
+ * producer calibrated it (bnn-convert --match-threshold; the loader refuses
+ * values outside [-1, 1]); BNN_DEFAULT_MATCH_THRESHOLD when the model gives
+ * none (files before format 1.2). */
+#define BNN_DEFAULT_MATCH_THRESHOLD 0.5f
+float bnn_model_embedder_match_threshold(const bnn_model* model);
+
 /* Checks that a detector's metadata can decode its outputs: task detector,
  * "yolo" decoding, a whole number of anchors per stride, one image input
  * [1, H, W, C], and one float output per stride, [1, H / stride, W / stride,
