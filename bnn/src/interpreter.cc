@@ -131,9 +131,9 @@ void ApplyFusions(const bnn_model* m, const int* fused, PlanBuffer* buffers) {
 // The buffers of one plan: every activation tensor, then one scratch buffer
 // per operator. With a stage [0, last] (last >= 0), the stage's intermediate
 // tensors shrink to their band buffers, and they, the stage's scratch and
-// its output live through the whole stage.
+// its output live through the whole stage; then the fused pairs (ApplyFusions).
 void FillBuffers(const bnn_model* m, const MemoryRequest* requests, int last, const int* capacity,
-                 PlanBuffer* buffers) {
+                 const int* fused, PlanBuffer* buffers) {
   for (int t = 0; t < m->num_tensors; ++t) {
     const TensorDesc& d = m->tensors[t];
     buffers[t] = PlanBuffer{0, 0, 0, 0};
@@ -155,10 +155,12 @@ void FillBuffers(const bnn_model* m, const MemoryRequest* requests, int last, co
       b.last = last;
     }
   }
-  if (last < 0) return;
-  // The stage's input is read by every band.
-  PlanBuffer& in = buffers[m->ops[0].inputs[0]];
-  if (in.size && in.last < last) in.last = last;
+  if (last >= 0) {
+    // The stage's input is read by every band.
+    PlanBuffer& in = buffers[m->ops[0].inputs[0]];
+    if (in.size && in.last < last) in.last = last;
+  }
+  ApplyFusions(m, fused, buffers);
 }
 
 void* SlotValue(size_t n) { return reinterpret_cast<void*>(static_cast<uintptr_t>(n)); }
@@ -207,8 +209,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
 
   int capacity[kMaxPatchOps] = {};
   long rows_run[kMaxPatchOps] = {};
-  FillBuffers(m, requests, -1, capacity, buffers);
-  ApplyFusions(m, fused, buffers);
+  FillBuffers(m, requests, -1, capacity, fused, buffers);
   plan->layer_arena_bytes = plan->arena_bytes = PlanArena(buffers, count, order);
   plan->stage = PatchStage();
   int best_last = -1, best_rows = 0;
@@ -216,8 +217,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
     const int out_rows = m->tensors[m->ops[last].outputs[0]].dims[1];
     for (int rows = 1; rows <= out_rows; ++rows) {
       if (!StageRows(m, last, rows, capacity, rows_run)) continue;
-      FillBuffers(m, requests, last, capacity, buffers);
-      ApplyFusions(m, fused, buffers);
+      FillBuffers(m, requests, last, capacity, fused, buffers);
       const size_t need = PlanArena(buffers, count, order);
       // Smallest arena; on a tie the taller band (less recomputation).
       if (need < plan->arena_bytes || (best_last >= 0 && need == plan->arena_bytes)) {
@@ -245,8 +245,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
     }
     s.recompute = macs > 0 ? run / macs : 1.0;
   }
-  FillBuffers(m, requests, best_last, capacity, buffers);
-  ApplyFusions(m, fused, buffers);
+  FillBuffers(m, requests, best_last, capacity, fused, buffers);
   PlanArena(buffers, count, order);
 #ifndef NDEBUG
   assert(!AnyLiveOverlap(buffers, count) && "the arena plan overlaps two live tensors");
