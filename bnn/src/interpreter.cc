@@ -69,14 +69,20 @@ int LongestChain(const bnn_model* m, const int* readers) {
 // Rows of each stage operator's output that one band needs at most, over
 // every band of `band_rows` rows of the last output; false when some band
 // cannot run. rows_run[i]: rows of operator first + i computed over all bands.
+// Bands must move down every operator's rows: RunStage carries the rows two
+// bands share from one to the next, so no row is computed twice.
 bool StageRows(const bnn_model* m, int last, int band_rows, int* capacity, long* rows_run) {
   const int out_rows = m->tensors[m->ops[last].outputs[0]].dims[1];
-  for (int i = 0; i <= last; ++i) capacity[i] = rows_run[i] = 0;
+  int prev_lo[kMaxPatchOps], done[kMaxPatchOps];
+  for (int i = 0; i <= last; ++i) capacity[i] = rows_run[i] = prev_lo[i] = done[i] = 0;
   for (int r0 = 0; r0 < out_rows; r0 += band_rows) {
     int lo = r0, hi = r0 + band_rows < out_rows ? r0 + band_rows : out_rows;
     for (int i = last; i >= 0; --i) {
+      if (lo < prev_lo[i] || hi < done[i]) return false;  // a band moving up: nothing to carry
       if (hi - lo > capacity[i]) capacity[i] = hi - lo;
-      rows_run[i] += hi - lo;
+      rows_run[i] += hi - (lo > done[i] ? lo : done[i]);
+      prev_lo[i] = lo;
+      done[i] = hi;
       int in0 = 0, in1 = 0;
       if (!m->ops[i].kernel->band_rows(m->ops[i], lo, hi, &in0, &in1)) return false;
       lo = in0;
@@ -401,46 +407,47 @@ void RunFused(bnn_interpreter* it, EvalContext* ctx, int conv, int add) {
 
 // The patch stage, band by band: for each band of the last output's rows,
 // the rows every earlier operator must produce (backwards), then the
-// operators in order on those rows only.
+// operators in order on those rows only. Rows an operator computed for the
+// previous band that this band needs again (where windows overlap) are moved
+// to the front of its band buffer, not recomputed: only the new rows run.
 void RunStage(bnn_interpreter* it, EvalContext* ctx) {
   const bnn_model* m = it->model;
   const PatchStage& s = it->patch;
   int lo[kMaxPatchOps], hi[kMaxPatchOps];
-  int in0 = 0, in1 = 0;
+  int prev_lo[kMaxPatchOps] = {}, done[kMaxPatchOps] = {};  // each operator's previous band
   if (it->profile)
     for (int i = s.first; i <= s.last; ++i) it->op_seconds[i] = 0;
   for (int r0 = 0; r0 < s.out_rows; r0 += s.band_rows) {
     lo[s.last] = r0;
     hi[s.last] = r0 + s.band_rows < s.out_rows ? r0 + s.band_rows : s.out_rows;
-    for (int i = s.last; i >= s.first; --i) {
-      m->ops[i].kernel->band_rows(m->ops[i], lo[i], hi[i], &in0, &in1);
-      if (i > s.first) {
-        lo[i - 1] = in0;
-        hi[i - 1] = in1;
-      }
-    }
-    // in0, in1: the rows of the stage's input the first operator reads.
+    for (int i = s.last; i > s.first; --i) m->ops[i].kernel->band_rows(m->ops[i], lo[i], hi[i], &lo[i - 1], &hi[i - 1]);
     for (int i = s.first; i <= s.last; ++i) {
       const OpDesc& op = m->ops[i];
-      RowBand band;
-      if (i == s.first) {
-        band.in = static_cast<const uint8_t*>(it->data[op.inputs[0]]) + static_cast<size_t>(in0) * s.in_row_bytes;
-        band.in0 = in0;
-        band.in1 = in1;
-      } else {
-        band.in = it->data[op.inputs[0]];  // the previous operator's band buffer
-        band.in0 = lo[i - 1];
-        band.in1 = hi[i - 1];
-      }
-      band.out0 = lo[i];
-      band.out1 = hi[i];
+      const size_t row_bytes = s.out_row_bytes[i];
       uint8_t* out = static_cast<uint8_t*>(it->data[op.outputs[0]]);
-      band.out = i == s.last ? out + static_cast<size_t>(lo[i]) * s.out_row_bytes[i] : out;
-      ctx->op = &op;
-      ctx->persistent = it->op_persistent[i];
-      ctx->scratch = it->op_scratch[i];
       const double t0 = it->profile ? Now() : 0.0;
-      op.kernel->eval_band(*ctx, band);
+      // StageRows made sure that lo[i] >= prev_lo[i] and hi[i] >= done[i].
+      const int start = done[i] > lo[i] ? done[i] : lo[i];
+      if (i < s.last && start > lo[i])
+        memmove(out, out + static_cast<size_t>(lo[i] - prev_lo[i]) * row_bytes,
+                static_cast<size_t>(start - lo[i]) * row_bytes);
+      if (start < hi[i]) {
+        RowBand band;
+        op.kernel->band_rows(op, start, hi[i], &band.in0, &band.in1);
+        const uint8_t* in = static_cast<const uint8_t*>(it->data[op.inputs[0]]);
+        // The stage's input whole, or the previous operator's band buffer.
+        band.in = i == s.first ? in + static_cast<size_t>(band.in0) * s.in_row_bytes
+                               : in + static_cast<size_t>(band.in0 - lo[i - 1]) * s.out_row_bytes[i - 1];
+        band.out0 = start;
+        band.out1 = hi[i];
+        band.out = out + static_cast<size_t>(i == s.last ? start : start - lo[i]) * row_bytes;
+        ctx->op = &op;
+        ctx->persistent = it->op_persistent[i];
+        ctx->scratch = it->op_scratch[i];
+        op.kernel->eval_band(*ctx, band);
+      }
+      prev_lo[i] = lo[i];
+      done[i] = hi[i];
       if (it->profile) it->op_seconds[i] += Now() - t0;
     }
   }

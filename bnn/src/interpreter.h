@@ -9,9 +9,10 @@ namespace bnn {
 
 // Patch-based inference (MCUNetV2's idea, by rows): operators [first, last],
 // a chain of row-local operators from the start of the graph, run band by
-// band. Each band computes `band_rows` output rows of `last`, recomputing the
-// overlapping input rows of the windows, so that only a few rows of every
-// intermediate tensor exist at a time instead of the whole tensor.
+// band. Each band computes `band_rows` output rows of `last`; the rows of an
+// intermediate tensor that the next band needs again (overlapping windows)
+// are kept, moved to the front of its band buffer, so that only a few rows
+// of every intermediate tensor exist at a time and none is computed twice.
 constexpr int kMaxPatchOps = 16;
 
 struct PatchStage {

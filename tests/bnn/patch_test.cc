@@ -184,9 +184,13 @@ TEST_CASE("patch-based inference is bit-identical to layer-by-layer on every geo
         CHECK(patch.info.first_op == 0);
         CHECK(patch.info.last_op >= 1);
         CHECK(patch.info.bands >= 2);
-        // Below 1 when layer-by-layer computes rows nothing reads (VALID
-        // windows that skip the last rows); above 1 from overlapping windows.
+        // Rows shared by two bands are carried over, never recomputed: at
+        // most 1, below it when layer-by-layer computes rows nothing reads
+        // (VALID windows that skip the last rows); exactly 1 where windows
+        // overlap and every row is read (geometry 1).
         CHECK(patch.info.recompute > 0.5);
+        CHECK(patch.info.recompute <= 1.0);
+        if (gi == 1) CHECK(patch.info.recompute == 1.0);
         CHECK(patch.info.layer_arena_bytes == layer.arena);
         CHECK(patch.arena < layer.arena);
         CHECK(patch.output == layer.output);

@@ -198,12 +198,13 @@ typedef struct bnn_interpreter_options {
   int profile;          /* 1: time every operator on each invoke */
   /* 1: patch-based inference. The longest chain of row-local operators at
    * the start of the graph (convolutions, pools, NORMALIZE, BITPACK,
-   * element-wise activations) runs band by band of output rows, recomputing
-   * the rows where windows overlap, so that its large intermediate tensors
+   * element-wise activations) runs band by band of output rows, the rows
+   * two bands share (where windows overlap) carried from one band to the
+   * next rather than recomputed, so that its large intermediate tensors
    * never exist whole; the chain's end and the band height are those giving
-   * the smallest arena. Outputs are bit-identical; it costs the recomputed
-   * MACs (bnn_interpreter_patch_info). Nothing changes when it would not
-   * lower the arena. */
+   * the smallest arena. Outputs are bit-identical and no MAC runs twice
+   * (bnn_interpreter_patch_info); smaller working sets often make it faster.
+   * Nothing changes when it would not lower the arena. */
   int patch_based;
   /* Optional caller memory (16-byte aligned) for the interpreter itself,
    * its tables, planning temporaries, packed weights and, when `arena` is
@@ -242,9 +243,9 @@ typedef struct bnn_patch_info {
   int first_op, last_op;    /* operators run band by band */
   int band_rows, bands;     /* output rows of last_op per band, and the bands */
   size_t layer_arena_bytes; /* the arena layer-by-layer execution needs */
-  double recompute;         /* MACs run in the stage / MACs of the stage run layer by layer (above 1
-                               from overlapping windows; below when whole-layer execution computes
-                               rows nothing reads) */
+  double recompute;         /* MACs run in the stage / MACs of the stage run layer by layer: 1, or
+                               below when whole-layer execution computes rows nothing reads (shared
+                               rows are carried between bands, never recomputed) */
 } bnn_patch_info;
 int bnn_interpreter_patch_info(const bnn_interpreter* interpreter, bnn_patch_info* info);
 /* "AVX3_DL", "NEON", "reference", ... */
