@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   o.memory_bytes = sizeof interpreter_memory;
   o.arena = arena;
   o.arena_bytes = sizeof arena;
-  o.patch_based = patch;
+  o.patch_based = patch ? 1 : -1;
   bnn_interpreter* it = NULL;
   if (bnn_interpreter_create(model, &o, &it) != BNN_OK) {
     printf("bnn-firmware: %s\n", bnn_last_load_error());

@@ -17,13 +17,14 @@
 namespace {
 
 const char kUsage[] =
-    "usage: bnn-benchmark MODEL.bnn [--runs N] [--warmup N] [--force-reference] [--no-profile] [--patch]\n"
-    "                     [--no-fusion]\n"
+    "usage: bnn-benchmark MODEL.bnn [--runs N] [--warmup N] [--force-reference] [--no-profile]\n"
+    "                     [--layer-by-layer] [--no-fusion]\n"
     "Prints the median latency over N runs (default 50, after 5 warm-up runs), the\n"
     "per-operator profile, peak arena and weight memory, and the kernels in use.\n"
-    "The arena is given for layer-by-layer and for patch-based execution; --patch\n"
-    "times the patch-based one. --no-fusion runs every operator as the model lists\n"
-    "it (no residual fusion).\n";
+    "It runs with the runtime's defaults (patch-based inference where it lowers the\n"
+    "arena, residual fusion); the arena is given for both execution modes.\n"
+    "--layer-by-layer runs every intermediate tensor whole (options.patch_based = -1);\n"
+    "--no-fusion runs every operator as the model lists it (no residual fusion).\n";
 
 double Now() {
   timespec ts;
@@ -70,7 +71,7 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::string path;
   int runs = 50, warmup = 5;
-  bool force_reference = false, profile = true, patch = false, no_fusion = false;
+  bool force_reference = false, profile = true, layer_by_layer = false, no_fusion = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -84,8 +85,8 @@ int main(int argc, char** argv) {
       force_reference = true;
     } else if (a == "--no-profile") {
       profile = false;
-    } else if (a == "--patch") {
-      patch = true;
+    } else if (a == "--layer-by-layer") {
+      layer_by_layer = true;
     } else if (a == "--no-fusion") {
       no_fusion = true;
     } else if (!a.empty() && a[0] != '-' && path.empty()) {
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   if (bnn_model_load_file(path.c_str(), &model) != BNN_OK) return Fail(bnn_last_load_error());
   bnn_interpreter_options options = bnn_interpreter_default_options();
   options.force_reference = force_reference;
-  options.patch_based = patch;
+  options.patch_based = layer_by_layer ? -1 : 0;
   options.no_fusion = no_fusion;
   bnn_interpreter* it = nullptr;
   if (bnn_interpreter_create(model, &options, &it) != BNN_OK) {
@@ -129,8 +130,9 @@ int main(int argc, char** argv) {
          lo * 1e3, hi * 1e3);
   printf("weights:        %zu bytes in the file, %zu bytes re-packed for these kernels\n",
          bnn_model_weights_bytes(model), bnn_interpreter_packed_weights_bytes(it));
-  printf("arena:          %zu bytes (peak of all intermediate tensors and scratch)%s\n",
-         bnn_interpreter_arena_bytes(it), patch ? ", patch-based" : "");
+  bnn_patch_info mode;
+  printf("arena:          %zu bytes (peak of all intermediate tensors and scratch), %s\n",
+         bnn_interpreter_arena_bytes(it), bnn_interpreter_patch_info(it, &mode) ? "patch-based" : "layer by layer");
   // Both peaks: the plan of the other execution mode, from a second interpreter.
   bnn_interpreter_options patched = options;
   patched.patch_based = 1;

@@ -67,7 +67,7 @@ bool ReadFile(const std::string& path, std::vector<unsigned char>* bytes) {
 bool ReferenceArena(const bnn_model* model, int patch, size_t* bytes) {
   bnn_interpreter_options o = bnn_interpreter_default_options();
   o.force_reference = 1;
-  o.patch_based = patch;
+  o.patch_based = patch ? 1 : -1;
   bnn_interpreter* it = nullptr;
   if (bnn_interpreter_create(model, &o, &it) != BNN_OK) return false;
   *bytes = bnn_interpreter_arena_bytes(it);
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   snprintf(line, sizeof line, "#define %s_TENSORS %d\n#define %s_OPS %d\n#define %s_INPUTS %d\n#define %s_OUTPUTS %d\n",
            up.c_str(), tensors, up.c_str(), ops, up.c_str(), inputs, up.c_str(), outputs);
   h += line;
-  h += "/* Arena of the C reference kernels: layer by layer, and with options.patch_based = 1. */\n";
+  h += "/* Arena of the C reference kernels: layer by layer (options.patch_based = -1), and\n"
+       "   patch-based (the default). */\n";
   snprintf(line, sizeof line, "#define %s_ARENA_BYTES %zuu\n#define %s_PATCH_ARENA_BYTES %zuu\n", up.c_str(),
            layer_arena, up.c_str(), patch_arena);
   h += line;

@@ -191,10 +191,10 @@ struct Plan {
   PatchStage stage;
 };
 
-// Fills `fused` (every operator after the longest possible patch stage, when
-// `fuse`), then plans the arena layer by layer and, when asked, with every
-// patch stage from operator 0 and every band height, keeping the smallest;
-// `buffers` ends with the chosen plan's offsets.
+// Plans the arena layer by layer and, when asked, with every patch stage
+// from operator 0 and every band height, keeping the smallest; `buffers`
+// ends with the chosen plan's offsets and `fused` with its fused pairs (when
+// `fuse`: every pair outside the stage).
 bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool patch, bool fuse, Allocator* alloc,
                         PlanBuffer* buffers, Plan* plan, int* fused, ErrorBuffer* err) {
   const int count = m->num_tensors + m->num_ops;
@@ -211,15 +211,18 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
       if (m->ops[i].inputs[k] >= 0) ++readers[m->ops[i].inputs[k]];
 
   const int chain_end = patch ? LongestChain(m, readers) : -1;
-  FindFusions(m, readers, fuse ? chain_end + 1 : m->num_ops, fused);
+  // Fusions from operator `first` on (none without `fuse`).
+  const auto fusions_from = [&](int first) { FindFusions(m, readers, fuse ? first : m->num_ops, fused); };
 
   int capacity[kMaxPatchOps] = {};
   long rows_run[kMaxPatchOps] = {};
+  fusions_from(0);
   FillBuffers(m, requests, -1, capacity, fused, buffers);
   plan->layer_arena_bytes = plan->arena_bytes = PlanArena(buffers, count, order);
   plan->stage = PatchStage();
   int best_last = -1, best_rows = 0;
   for (int last = 1; last <= chain_end; ++last) {
+    fusions_from(last + 1);
     const int out_rows = m->tensors[m->ops[last].outputs[0]].dims[1];
     for (int rows = 1; rows <= out_rows; ++rows) {
       if (!StageRows(m, last, rows, capacity, rows_run)) continue;
@@ -251,6 +254,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
     }
     s.recompute = macs > 0 ? run / macs : 1.0;
   }
+  fusions_from(best_last + 1);
   FillBuffers(m, requests, best_last, capacity, fused, buffers);
   PlanArena(buffers, count, order);
 #ifndef NDEBUG
@@ -302,7 +306,7 @@ bnn_status CreateInterpreter(const bnn_model* m, const bnn_interpreter_options* 
       if (op.kernel->memory) requests[i] = op.kernel->memory(op, it->kernels);
       it->persistent_bytes += AlignUp(requests[i].persistent_bytes);
     }
-    s = PlanArenaFor(m, requests, o->patch_based != 0, o->no_fusion == 0, alloc, buffers, &plan, it->fused,
+    s = PlanArenaFor(m, requests, o->patch_based >= 0, o->no_fusion == 0, alloc, buffers, &plan, it->fused,
                      &it->error);
   }
   // Until the arena exists: arena offset + 1 (0: no buffer) in data and

@@ -176,8 +176,8 @@ TEST_CASE("a binary convolution fused with its residual ADD gives the bits of th
         INFO(model.error);
         REQUIRE(model.status == BNN_OK);
         const std::vector<float> x = RandomInput(static_cast<size_t>(size) * (size + 1) * c, 5);
-        const Run plain = Invoke(model.model, x, 1, force_reference, 0);
-        const Run fused = Invoke(model.model, x, 0, force_reference, 0);
+        const Run plain = Invoke(model.model, x, 1, force_reference, -1);
+        const Run fused = Invoke(model.model, x, 0, force_reference, -1);
         CHECK(plain.fused_convs == 0);
         CHECK(plain.fused_adds == 0);
         CHECK(fused.fused_convs == 2);  // both blocks, the downsampling one too
@@ -208,8 +208,8 @@ TEST_CASE("residual fusion leaves alone what it would change") {
     INFO(model.error);
     REQUIRE(model.status == BNN_OK);
     const std::vector<float> x = RandomInput(9 * 9 * 32, 23);
-    const Run plain = Invoke(model.model, x, 1, 0, 0);
-    const Run fused = Invoke(model.model, x, 0, 0, 0);
+    const Run plain = Invoke(model.model, x, 1, 0, -1);
+    const Run fused = Invoke(model.model, x, 0, 0, -1);
     CHECK(fused.fused_convs == 1);  // block 2 only
     CHECK(fused.fused_adds == 1);
     CHECK(fused.outputs == plain.outputs);

@@ -177,7 +177,7 @@ TEST_CASE("patch-based inference is bit-identical to layer-by-layer on every geo
         INFO(model.error);
         REQUIRE(model.status == BNN_OK);
         const std::vector<uint8_t> frame = RandomPixels(static_cast<size_t>(size) * (size + 3), 11);
-        const Run layer = Invoke(model.model, frame, 0, force_reference);
+        const Run layer = Invoke(model.model, frame, -1, force_reference);
         const Run patch = Invoke(model.model, frame, 1, force_reference);
         CHECK(layer.patched == 0);
         REQUIRE(patch.patched == 1);
@@ -194,6 +194,11 @@ TEST_CASE("patch-based inference is bit-identical to layer-by-layer on every geo
         CHECK(patch.info.layer_arena_bytes == layer.arena);
         CHECK(patch.arena < layer.arena);
         CHECK(patch.output == layer.output);
+        // The default (patch_based = 0) is the patch-based plan.
+        const Run plain = Invoke(model.model, frame, 0, force_reference);
+        CHECK(plain.patched == 1);
+        CHECK(plain.arena == patch.arena);
+        CHECK(plain.output == layer.output);
       }
     }
   }
@@ -203,7 +208,7 @@ TEST_CASE("patch-based inference cuts the arena of a large first stage several t
   LoadedModel model(StemNet({3, 2, 1, bnn::fb::Padding::SAME, 2, 2, false}, 96, 96, 3));
   INFO(model.error);
   REQUIRE(model.status == BNN_OK);
-  const Run layer = Invoke(model.model, RandomPixels(96 * 96, 5), 0, 0);
+  const Run layer = Invoke(model.model, RandomPixels(96 * 96, 5), -1, 0);
   const Run patch = Invoke(model.model, RandomPixels(96 * 96, 5), 1, 0);
   REQUIRE(patch.patched == 1);
   INFO("layer " << layer.arena << " bytes, patch " << patch.arena << " bytes, bands of " << patch.info.band_rows);
@@ -224,7 +229,7 @@ TEST_CASE("patch-based inference leaves models without a row-local start alone")
   INFO(model.error);
   REQUIRE(model.status == BNN_OK);
   std::vector<uint8_t> input(64, 0);
-  const Run layer = Invoke(model.model, input, 0, 0);
+  const Run layer = Invoke(model.model, input, -1, 0);
   const Run patch = Invoke(model.model, input, 1, 0);
   CHECK(patch.patched == 0);
   CHECK(patch.arena == layer.arena);
@@ -251,8 +256,9 @@ TEST_CASE("patch-based inference gives the shipped detectors' outputs bit for bi
       // Every output, not only output 0.
       bnn_interpreter_options opt = bnn_interpreter_default_options();
       bnn_interpreter *a = nullptr, *p = nullptr;
+      opt.patch_based = -1;  // layer by layer
       REQUIRE(bnn_interpreter_create(m, &opt, &a) == BNN_OK);
-      opt.patch_based = 1;
+      opt.patch_based = 0;   // the default
       REQUIRE(bnn_interpreter_create(m, &opt, &p) == BNN_OK);
       CHECK(bnn_interpreter_patch_info(p, nullptr) == 1);
       CHECK(bnn_interpreter_arena_bytes(p) < bnn_interpreter_arena_bytes(a));
