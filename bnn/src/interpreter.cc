@@ -228,7 +228,7 @@ bnn_status PlanArenaFor(const bnn_model* m, const MemoryRequest* requests, bool 
       if (!StageRows(m, last, rows, capacity, rows_run)) continue;
       FillBuffers(m, requests, last, capacity, fused, buffers);
       const size_t need = PlanArena(buffers, count, order);
-      // Smallest arena; on a tie the taller band (less recomputation).
+      // Smallest arena; on a tie the taller band (fewer kernel calls).
       if (need < plan->arena_bytes || (best_last >= 0 && need == plan->arena_bytes)) {
         plan->arena_bytes = need;
         best_last = last;
