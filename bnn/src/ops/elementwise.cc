@@ -208,6 +208,7 @@ namespace {
 
 struct QuantParams {
   size_t count;
+  size_t line;  // elements in one row of a batch-1 4-D tensor, else 0: bands
   float scale;
   int32_t zero_point;
   bool u8;
@@ -225,6 +226,7 @@ bnn_status QuantPrepare(PrepareContext& ctx, bool quantize) {
     return ctx.Fail("'%s' must be S8 or U8", q->name);
   if (!(q->scale > 0.0f)) return ctx.Fail("'%s' has no quantisation scale", q->name);
   p->count = Elements(*x);
+  p->line = x->rank == 4 && x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) * static_cast<size_t>(x->dims[3]) : 0;
   p->scale = q->scale;
   p->zero_point = q->zero_point;
   p->u8 = q->dtype == BNN_DTYPE_U8;
@@ -236,6 +238,18 @@ bnn_status DequantizePrepare(PrepareContext& ctx) { return QuantPrepare(ctx, fal
 void QuantizeEval(const EvalContext& ctx) {
   const QuantParams& p = Params<QuantParams>(*ctx.op);
   ctx.kernels->quantize_f32(ctx.in<const float>(0), p.count, p.scale, p.zero_point, p.u8, ctx.out<void>(0));
+}
+// Row to row, like the other element-wise operators: an int8 stem (QUANTIZE
+// before the first convolution) can run in bands.
+bool QuantizeBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+  *in0 = out0;
+  *in1 = out1;
+  return Params<QuantParams>(op).line != 0 && out1 > out0;
+}
+void QuantizeEvalBand(const EvalContext& ctx, const RowBand& b) {
+  const QuantParams& p = Params<QuantParams>(*ctx.op);
+  ctx.kernels->quantize_f32(static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line, p.scale,
+                            p.zero_point, p.u8, b.out);
 }
 
 void DequantizeEval(const EvalContext& ctx) {
@@ -323,7 +337,8 @@ extern const OpKernel kSigmoid = {"SIGMOID", SigmoidPrepare, nullptr, nullptr, S
 extern const OpKernel kSoftmax = {"SOFTMAX", SoftmaxPrepare, nullptr, nullptr, SoftmaxEval, nullptr, nullptr};
 extern const OpKernel kAdd = {"ADD", BinaryPrepare, nullptr, nullptr, BinaryEval<false>, nullptr, nullptr};
 extern const OpKernel kMul = {"MUL", BinaryPrepare, nullptr, nullptr, BinaryEval<true>, nullptr, nullptr};
-extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval, nullptr, nullptr};
+extern const OpKernel kQuantize = {"QUANTIZE", QuantizePrepare, nullptr, nullptr, QuantizeEval, QuantizeBandRows,
+                                   QuantizeEvalBand};
 extern const OpKernel kDequantize = {"DEQUANTIZE", DequantizePrepare, nullptr, nullptr, DequantizeEval, nullptr, nullptr};
 extern const OpKernel kNormalize = {"NORMALIZE", NormalizePrepare, nullptr, nullptr, NormalizeEval, NormalizeBandRows,
                                     NormalizeEvalBand};
