@@ -6,7 +6,6 @@
 // With no argument it uses the camera, or, without one, sample videos from
 // Debian's opencv-doc package and a gallery enrolled from sample images.
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>

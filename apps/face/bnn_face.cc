@@ -3,7 +3,6 @@
 // person; identify names the faces in images or videos; verify compares two
 // images. The gallery is versioned and checked on load, and saved through a
 // temporary file, so a failure never loses an existing gallery.
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <cmath>
 #include <string>
 #include <vector>
 

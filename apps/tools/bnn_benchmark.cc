@@ -130,9 +130,9 @@ int main(int argc, char** argv) {
          lo * 1e3, hi * 1e3);
   printf("weights:        %zu bytes in the file, %zu bytes re-packed for these kernels\n",
          bnn_model_weights_bytes(model), bnn_interpreter_packed_weights_bytes(it));
-  bnn_patch_info mode;
+  bnn_patch_info chosen;
   printf("arena:          %zu bytes (peak of all intermediate tensors and scratch), %s\n",
-         bnn_interpreter_arena_bytes(it), bnn_interpreter_patch_info(it, &mode) ? "patch-based" : "layer by layer");
+         bnn_interpreter_arena_bytes(it), bnn_interpreter_patch_info(it, &chosen) ? "patch-based" : "layer by layer");
   // Both peaks: the plan of the other execution mode, from a second interpreter.
   bnn_interpreter_options patched = options;
   patched.patch_based = 1;
