@@ -89,9 +89,14 @@ class Detector(nn.Module):
     """3 x 320 x 320 -> (N x 21 x 20 x 20 at stride 16, N x 21 x 10 x 10 at stride 32);
     channel a * 7 + f is field f (tx, ty, tw, th, obj, person, raccoon) of anchor a."""
 
-    def __init__(self, binary=True, anchors=None):
+    def __init__(self, binary=True, anchors=None, neck=64):
         super().__init__()
         self.binary = binary
+        # neck: width of the stride-8 path after the merge (p4 and head16). 64 (the shipped
+        # model) adds the upsampled reduce(p5) to c3; wider concatenates c3 (64) with a
+        # reduce(p5) of neck - 64 channels, YOLOv3-style, and p4 is neck x neck
+        assert neck >= 128 or neck == 64
+        self.neck = neck
         # 240 is not a multiple of 32, so the heads are at strides 8 and 16
         self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(32), nn.MaxPool2d(2))              # 32 x 60 x 80
@@ -100,10 +105,11 @@ class Detector(nn.Module):
         self.c5 = nn.Sequential(Block(128, 256, 1, binary), Block(256, 256, 1, binary))  # 15 x 20, wider
         self.p5 = Block(256, 256, 1, binary)
         self.reduce_act = act(256, binary)
-        self.reduce = conv(256, 64, 1, 1, binary)
-        self.reduce_bn = nn.BatchNorm2d(64)
-        self.p4 = Block(64, 64, 1, binary)
-        self.head16 = nn.Conv2d(64, NA * FIELDS, 1)     # stride 8
+        r = 64 if neck == 64 else neck - 64
+        self.reduce = conv(256, r, 1, 1, binary)
+        self.reduce_bn = nn.BatchNorm2d(r)
+        self.p4 = Block(neck, neck, 1, binary)
+        self.head16 = nn.Conv2d(neck, NA * FIELDS, 1)   # stride 8
         self.head32 = nn.Conv2d(256, NA * FIELDS, 1)    # stride 16
         for h in (self.head16, self.head32):
             nn.init.normal_(h.weight, std=0.01)
@@ -117,19 +123,20 @@ class Detector(nn.Module):
         c3 = self.c3(self.stem(x))
         p5 = self.p5(self.c5(self.c4(c3)))
         up = F.interpolate(self.reduce_bn(self.reduce(self.reduce_act(p5))), scale_factor=2.0, mode="nearest")
-        p4 = self.p4(c3 + up)
+        p4 = self.p4(c3 + up if self.neck == 64 else torch.cat([c3, up], 1))
         return self.head16(p4), self.head32(p5)
 
 
-def build(binary=True, anchors=None):
-    return Detector(binary=binary, anchors=anchors)
+def build(binary=True, anchors=None, neck=64):
+    return Detector(binary=binary, anchors=anchors, neck=neck)
 
 
 def load(path):
-    """A Detector from a state dict saved by this script (binary or float from its keys)."""
+    """A Detector from a state dict saved by this script (binary or float from its keys,
+    the neck width from p4's)."""
     sd = torch.load(path, map_location="cpu")
     binary = any(k.endswith(".move.bias") for k in sd)
-    m = build(binary=binary)
+    m = build(binary=binary, neck=sd["p4.bn1.weight"].shape[0])
     m.load_state_dict(sd)
     m.eval()
     return m
@@ -441,6 +448,8 @@ def main(argv=None):
     ap.add_argument("--init", default=None, help="start from the float twin's state dict")
     ap.add_argument("--teacher", default=None, help="float twin state dict: soft targets for the binary model")
     ap.add_argument("--kd-weight", type=float, default=1.0)
+    ap.add_argument("--neck", type=int, default=64,
+                    help="stride-8 path width: 64 (shipped: c3 + up) or >= 128 (concat c3 with neck - 64)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop early (and save) after this long")
     ap.add_argument("--time-steps", type=int, default=0, help="time this many steps and exit")
     ap.add_argument("--export", default=None, help="export this state dict to --onnx and exit")
@@ -474,7 +483,7 @@ def main(argv=None):
         f.write('{"strides": %s,\n "anchors": %s,\n "mean_best_shape_iou": %s}\n' % (
             json.dumps(list(STRIDES)), json.dumps(anchors), json.dumps({k: round(v, 4) for k, v in fit.items()})))
 
-    model = build(binary=not args.float_twin, anchors=anchors)
+    model = build(binary=not args.float_twin, anchors=anchors, neck=args.neck)
     if args.init:
         init_from_float(model, args.init)
         model.anchors.copy_(torch.tensor(anchors))
