@@ -47,7 +47,8 @@ TWIN = lambda mod: mod.build(binary=False)  # noqa: E731
 MODELS = [
     ("models/detect/detector.bnn", "models/detect/train_detect.py", "person + raccoon detector", (1, 3, 320, 320),
      TWIN),
-    ("models/facedet/face-detector.bnn", "models/facedet/train_facedet.py", "face detector", (1, 3, 240, 320), TWIN),
+    ("models/facedet/face-detector.bnn", "models/facedet/train_facedet.py", "face detector", (1, 3, 240, 320),
+     lambda mod: mod.build(binary=False, neck=128)),  # the shipped fifth run's stride-8 width
     ("models/face/face-embed.bnn", "models/face/train_face.py", "face embedder", (1, 1, 64, 64), TWIN),
     ("models/person/person.bnn", "models/person/train_person.py", "person presence", (1, 1, 96, 96),
      lambda mod: mod.build({"binary": False})),

@@ -92,9 +92,10 @@ class Detector(nn.Module):
     def __init__(self, binary=True, anchors=None, neck=64):
         super().__init__()
         self.binary = binary
-        # neck: width of the stride-8 path after the merge (p4 and head16). 64 (the shipped
-        # model) adds the upsampled reduce(p5) to c3; wider concatenates c3 (64) with a
-        # reduce(p5) of neck - 64 channels, YOLOv3-style, and p4 is neck x neck
+        # neck: width of the stride-8 path after the merge (p4 and head16). 64 (the fourth
+        # run's model) adds the upsampled reduce(p5) to c3; wider concatenates c3 (64) with
+        # a reduce(p5) of neck - 64 channels, YOLOv3-style, and p4 is neck x neck (128: the
+        # shipped fifth run's model)
         assert neck >= 128 or neck == 64
         self.neck = neck
         # 240 is not a multiple of 32, so the heads are at strides 8 and 16
@@ -449,7 +450,8 @@ def main(argv=None):
     ap.add_argument("--teacher", default=None, help="float twin state dict: soft targets for the binary model")
     ap.add_argument("--kd-weight", type=float, default=1.0)
     ap.add_argument("--neck", type=int, default=64,
-                    help="stride-8 path width: 64 (shipped: c3 + up) or >= 128 (concat c3 with neck - 64)")
+                    help="stride-8 path width: 64 (c3 + up, the fourth run) or >= 128 (concat c3 with "
+                         "neck - 64; the shipped model is 128)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop early (and save) after this long")
     ap.add_argument("--time-steps", type=int, default=0, help="time this many steps and exit")
     ap.add_argument("--export", default=None, help="export this state dict to --onnx and exit")
