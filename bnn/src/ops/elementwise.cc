@@ -18,6 +18,11 @@ struct UnaryParams {
   size_t line;           // elements in one row (dims[2] x dims[3]) of a batch-1 4-D tensor, else 0: bands
 };
 
+// Elements in one row (dims[2] x dims[3]) of a batch-1 4-D tensor, else 0.
+size_t RowElements(const TensorDesc& x) {
+  return x.rank == 4 && x.dims[0] == 1 ? static_cast<size_t>(x.dims[2]) * static_cast<size_t>(x.dims[3]) : 0;
+}
+
 bnn_status UnaryShape(PrepareContext& ctx, UnaryParams* p) {
   const TensorDesc* x = ctx.input(0);
   const TensorDesc* y = ctx.output(0);
@@ -26,16 +31,19 @@ bnn_status UnaryShape(PrepareContext& ctx, UnaryParams* p) {
   if (bnn_status s = RequireShape(ctx, y, "output", x->rank, x->dims)) return s;
   p->count = Elements(*x);
   p->channels = x->rank ? static_cast<size_t>(x->dims[x->rank - 1]) : 1;
-  p->line = x->rank == 4 && x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) * static_cast<size_t>(x->dims[3]) : 0;
+  p->line = RowElements(*x);
   return BNN_OK;
 }
 
-// Element-wise operators map each row to itself.
-bool UnaryBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
+// Element-wise operators map each row to itself; bands need the row size
+// their parameters record (0: not a batch-1 4-D tensor).
+template <class P, size_t P::*kLine>
+bool SameRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
   *in0 = out0;
   *in1 = out1;
-  return Params<UnaryParams>(op).line != 0 && out1 > out0;
+  return Params<P>(op).*kLine != 0 && out1 > out0;
 }
+constexpr auto UnaryBandRows = SameRows<UnaryParams, &UnaryParams::line>;
 
 bnn_status ReluPrepare(PrepareContext& ctx) { return UnaryShape(ctx, ctx.params<UnaryParams>()); }
 void Relu(const float* x, size_t count, float* y) {
@@ -226,7 +234,7 @@ bnn_status QuantPrepare(PrepareContext& ctx, bool quantize) {
     return ctx.Fail("'%s' must be S8 or U8", q->name);
   if (!(q->scale > 0.0f)) return ctx.Fail("'%s' has no quantisation scale", q->name);
   p->count = Elements(*x);
-  p->line = x->rank == 4 && x->dims[0] == 1 ? static_cast<size_t>(x->dims[2]) * static_cast<size_t>(x->dims[3]) : 0;
+  p->line = RowElements(*x);
   p->scale = q->scale;
   p->zero_point = q->zero_point;
   p->u8 = q->dtype == BNN_DTYPE_U8;
@@ -241,11 +249,7 @@ void QuantizeEval(const EvalContext& ctx) {
 }
 // Row to row, like the other element-wise operators: an int8 stem (QUANTIZE
 // before the first convolution) can run in bands.
-bool QuantizeBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
-  *in0 = out0;
-  *in1 = out1;
-  return Params<QuantParams>(op).line != 0 && out1 > out0;
-}
+constexpr auto QuantizeBandRows = SameRows<QuantParams, &QuantParams::line>;
 void QuantizeEvalBand(const EvalContext& ctx, const RowBand& b) {
   const QuantParams& p = Params<QuantParams>(*ctx.op);
   ctx.kernels->quantize_f32(static_cast<const float*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line, p.scale,
@@ -316,11 +320,7 @@ void NormalizeEval(const EvalContext& ctx) {
   const NormalizeParams& p = Params<NormalizeParams>(*ctx.op);
   Normalize(p, ctx.in<const uint8_t>(0), p.pixels, ctx.out<float>(0));
 }
-bool NormalizeBandRows(const OpDesc& op, int out0, int out1, int* in0, int* in1) {
-  *in0 = out0;
-  *in1 = out1;
-  return Params<NormalizeParams>(op).line_pixels != 0 && out1 > out0;
-}
+constexpr auto NormalizeBandRows = SameRows<NormalizeParams, &NormalizeParams::line_pixels>;
 void NormalizeEvalBand(const EvalContext& ctx, const RowBand& b) {
   const NormalizeParams& p = Params<NormalizeParams>(*ctx.op);
   Normalize(p, static_cast<const uint8_t*>(b.in), static_cast<size_t>(b.out1 - b.out0) * p.line_pixels,
