@@ -28,14 +28,21 @@ size_t Arena(const bnn_model* m, int force_reference, int patch_based) {
   return bytes;
 }
 
-}  // namespace
-
-TEST_CASE("Bi-Real-Net-18 at 224x224: arena and weights are pinned", "[memory]") {
-  const char* path = getenv("BNN_BIREAL18_MODEL");
+// The model file the environment variable `var` names (set by tests/meson.build).
+bnn_model* ModelFromEnv(const char* var) {
+  const char* path = getenv(var);
+  INFO(var);
   REQUIRE(path != nullptr);
   bnn_model* m = nullptr;
   INFO(bnn_last_load_error());
   REQUIRE(bnn_model_load_file(path, &m) == BNN_OK);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("Bi-Real-Net-18 at 224x224: arena and weights are pinned", "[memory]") {
+  bnn_model* m = ModelFromEnv("BNN_BIREAL18_MODEL");
   // 16 binary 3x3 convolutions (packed bits), the float stem, three 1x1
   // float shortcuts, the 512x1000 classifier and per-channel constants.
   CHECK(bnn_model_weights_bytes(m) == 4185504);
@@ -52,11 +59,7 @@ TEST_CASE("Bi-Real-Net-18 at 224x224: arena and weights are pinned", "[memory]")
 }
 
 TEST_CASE("Bi-Real-Net-18 with an int8 stem: its QUANTIZE, stem and max-pool run in bands", "[memory]") {
-  const char* path = getenv("BNN_BIREAL18_INT8_STEM_MODEL");
-  REQUIRE(path != nullptr);
-  bnn_model* m = nullptr;
-  INFO(bnn_last_load_error());
-  REQUIRE(bnn_model_load_file(path, &m) == BNN_OK);
+  bnn_model* m = ModelFromEnv("BNN_BIREAL18_INT8_STEM_MODEL");
   // Layer by layer: the stem's float output (112x112x64) is the peak again.
   CHECK(Arena(m, 0, -1) == 4616192);
   CHECK(Arena(m, 0, 0) == 2233152);  // 5 bands of 12 pooled rows
