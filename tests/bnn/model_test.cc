@@ -60,6 +60,25 @@ uint64_t ConstantOffset(bnn::ModelBuilder& b, int tensor) {
 
 std::vector<uint8_t> Valid() { return TinyBinaryNet().Build().Finish(); }
 
+// A model loaded from a 64-byte aligned copy of `bytes` that must load;
+// both are freed at the end of the scope.
+struct LoadedCopy {
+  explicit LoadedCopy(const std::vector<uint8_t>& bytes) {
+    REQUIRE(posix_memalign(&memory, 64, bytes.size()) == 0);
+    memcpy(memory, bytes.data(), bytes.size());
+    INFO(bnn_last_load_error());
+    REQUIRE(bnn_model_load_buffer(memory, bytes.size(), &m) == BNN_OK);
+  }
+  ~LoadedCopy() {
+    bnn_model_free(m);
+    free(memory);
+  }
+  LoadedCopy(const LoadedCopy&) = delete;
+  LoadedCopy& operator=(const LoadedCopy&) = delete;
+  void* memory = nullptr;
+  bnn_model* m = nullptr;
+};
+
 }  // namespace
 
 TEST_CASE("a valid model loads and describes itself", "[model]") {
@@ -265,12 +284,8 @@ TEST_CASE("detector metadata and output meanings through the C API", "[model]") 
   }
   b.metadata().detector->strides = {8, 16};
   b.metadata().detector->score_threshold = 0.3f;
-  const std::vector<uint8_t> file = b.Finish();
-  void* p = nullptr;
-  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-  memcpy(p, file.data(), file.size());
-  bnn_model* m = nullptr;
-  REQUIRE(bnn_model_load_buffer(p, file.size(), &m) == BNN_OK);
+  const LoadedCopy detector(b.Finish());
+  const bnn_model* m = detector.m;
   CHECK(bnn_model_task(m) == BNN_TASK_DETECTOR);
   CHECK(std::string(bnn_model_output_meaning(m, 1)) == "scores");
   CHECK(std::string(bnn_model_output_meaning(m, 2)).empty());
@@ -285,18 +300,11 @@ TEST_CASE("detector metadata and output meanings through the C API", "[model]") 
   CHECK(strides[1] == 16);
   CHECK(bnn_model_detector_score_threshold(m) == 0.3f);
   CHECK(bnn_model_detector_iou_threshold(m) == 0.45f);
-  bnn_model_free(m);
-  free(p);
   // A model without detector metadata answers with empty values.
-  const std::vector<uint8_t> plain = Valid();
-  REQUIRE(posix_memalign(&p, 64, plain.size()) == 0);
-  memcpy(p, plain.data(), plain.size());
-  REQUIRE(bnn_model_load_buffer(p, plain.size(), &m) == BNN_OK);
-  CHECK(std::string(bnn_model_detector_decoding(m)).empty());
-  CHECK(bnn_model_detector_anchors(m, anchors, 2) == 0);
-  CHECK(bnn_model_detector_score_threshold(m) == 0.25f);
-  bnn_model_free(m);
-  free(p);
+  const LoadedCopy plain(Valid());
+  CHECK(std::string(bnn_model_detector_decoding(plain.m)).empty());
+  CHECK(bnn_model_detector_anchors(plain.m, anchors, 2) == 0);
+  CHECK(bnn_model_detector_score_threshold(plain.m) == 0.25f);
 }
 
 TEST_CASE("an embedder's match threshold through the C API, and out-of-range ones refused", "[model]") {
@@ -307,16 +315,9 @@ TEST_CASE("an embedder's match threshold through the C API, and out-of-range one
     b.metadata().embedder->match_threshold = t;
     return b.Finish();
   };
-  const std::vector<uint8_t> file = with_threshold(0.7f);
-  void* p = nullptr;
-  REQUIRE(posix_memalign(&p, 64, file.size()) == 0);
-  memcpy(p, file.data(), file.size());
-  bnn_model* m = nullptr;
-  REQUIRE(bnn_model_load_buffer(p, file.size(), &m) == BNN_OK);
-  CHECK(bnn_model_task(m) == BNN_TASK_EMBEDDER);
-  CHECK(bnn_model_embedder_match_threshold(m) == 0.7f);
-  bnn_model_free(m);
-  free(p);
+  const LoadedCopy embedder(with_threshold(0.7f));
+  CHECK(bnn_model_task(embedder.m) == BNN_TASK_EMBEDDER);
+  CHECK(bnn_model_embedder_match_threshold(embedder.m) == 0.7f);
   CHECK(Load(with_threshold(-1.0f)).status == BNN_OK);
   CHECK(Load(with_threshold(1.0f)).status == BNN_OK);
   for (float bad : {1.01f, -1.5f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
@@ -326,11 +327,6 @@ TEST_CASE("an embedder's match threshold through the C API, and out-of-range one
     CHECK(Contains(r.message, "embedder match threshold"));
   }
   // A model without one (every file before format 1.2) gives the default.
-  const std::vector<uint8_t> plain = Valid();
-  REQUIRE(posix_memalign(&p, 64, plain.size()) == 0);
-  memcpy(p, plain.data(), plain.size());
-  REQUIRE(bnn_model_load_buffer(p, plain.size(), &m) == BNN_OK);
-  CHECK(bnn_model_embedder_match_threshold(m) == BNN_DEFAULT_MATCH_THRESHOLD);
-  bnn_model_free(m);
-  free(p);
+  const LoadedCopy plain(Valid());
+  CHECK(bnn_model_embedder_match_threshold(plain.m) == BNN_DEFAULT_MATCH_THRESHOLD);
 }
