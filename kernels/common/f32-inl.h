@@ -19,6 +19,7 @@
 #define BNN_F32_INL_H_
 #endif
 
+#include <math.h>
 #include <string.h>
 
 #include "bnn_kernels.h"
@@ -35,6 +36,17 @@ template <class V>
 HWY_INLINE V ClampF32(V y, V lo, V hi) {
   y = hn::IfThenElse(hn::Lt(y, lo), lo, y);
   return hn::IfThenElse(hn::Gt(y, hi), hi, y);
+}
+
+// The same clamp with bounds given as floats. An infinite bound selects
+// nothing (y < -inf and y > +inf are false for every y, NaN included), so
+// that side is skipped: the usual unclamped output costs no compares.
+template <class V>
+HWY_INLINE V ClampF32(V y, float lo, float hi) {
+  const hn::DFromV<V> d;
+  if (lo != -HUGE_VALF) y = hn::IfThenElse(hn::Lt(y, hn::Set(d, lo)), hn::Set(d, lo), y);
+  if (hi != HUGE_VALF) y = hn::IfThenElse(hn::Gt(y, hn::Set(d, hi)), hn::Set(d, hi), y);
+  return y;
 }
 
 // The first `count` (< Lanes(d)) floats of p, the other lanes 0.

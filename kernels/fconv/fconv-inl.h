@@ -166,7 +166,7 @@ HWY_INLINE void PanelTile(const FRow* rows, const FWalk& walk, const float* pane
                     if (bias)
                       acc = hn::Add(acc, count == N ? hn::LoadU(d, bias + ch)
                                                     : LoadPartialF32(d, bias + ch, count));
-                    acc = ClampF32(acc, hn::Set(d, lo), hn::Set(d, hi));
+                    acc = ClampF32(acc, lo, hi);
                     if (count == N) {
                       hn::StoreU(acc, d, out[r] + ch);
                     } else {
@@ -360,7 +360,7 @@ HWY_INLINE void DwStore(hn::Vec<DF> acc, const float* bias, size_t c, size_t cou
   if (bias)
     acc = hn::Add(acc, count == hn::Lanes(d) ? hn::LoadU(d, bias + c)
                                              : LoadPartialF32(d, bias + c, count));
-  acc = ClampF32(acc, hn::Set(d, lo), hn::Set(d, hi));
+  acc = ClampF32(acc, lo, hi);
   if (count == hn::Lanes(d)) {
     hn::StoreU(acc, d, out + c);
   } else {

@@ -98,7 +98,7 @@ HWY_INLINE uint32_t TransformLanes(DI di, const bnn_output_transform* t, size_t 
       const auto product = hn::Mul(hn::ConvertTo(df, dot), hn::LoadU(df, t->multiplier + c));
       auto affine = hn::Add(product, hn::LoadU(df, t->bias + c));
       if (residual) affine = hn::Add(affine, hn::LoadU(df, residual + c));
-      const auto y = ClampF32(affine, hn::Set(df, lo), hn::Set(df, hi));
+      const auto y = ClampF32(affine, lo, hi);
       if (type == BNN_OUTPUT_F32) {
         hn::StoreU(y, df, static_cast<float*>(out) + c);
       } else {
