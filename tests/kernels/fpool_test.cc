@@ -121,16 +121,20 @@ TEST_CASE("optimised float pools equal the reference bit for bit on every target
   std::uniform_int_distribution<size_t> pick(0, 7);
   std::uniform_int_distribution<int> coin(0, 19);
   for (const bnn_pool_shape& s : Shapes())
-    for (int variant = 0; variant < 3; ++variant) {
+    for (int variant = 0; variant < 4; ++variant) {
       // 0: random; 1: ties, signed zeros and subnormals (no NaN: sums of NaN
-      // may carry either payload); 2: with NaNs and infinities (max-pool only).
+      // may carry either payload); 2: with NaNs and infinities (max-pool only);
+      // 3: ties and a single NaN or infinity, so that windows with and without
+      // one meet in one call (the optimised max-pool treats them apart).
       std::vector<float> x = RandomFloats(rng, size_t(s.batch) * s.in_h * s.in_w * s.channels, -5.0f, 5.0f);
       for (float& v : x) {
-        if (variant == 1) v = coin(rng) < 10 ? specials[pick(rng) % 4] : std::round(v);
+        if (variant == 1 || variant == 3) v = coin(rng) < 10 ? specials[pick(rng) % 4] : std::round(v);
         if (variant == 2 && coin(rng) == 0) v = specials[pick(rng)];
       }
+      if (variant == 3)
+        x[std::uniform_int_distribution<size_t>(0, x.size() - 1)(rng)] = specials[4 + pick(rng) % 4];
       for (int mode : {-1, 0, 1}) {
-        if (variant == 2 && mode >= 0) continue;
+        if (variant >= 2 && mode >= 0) continue;
         const std::vector<float> expected = Run(bnn_kernels_reference(), s, x, mode);
         for (const bnn_kernel_table* impl : targets) {
           INFO(impl->name << " " << Describe(s) << " mode " << mode << " variant " << variant);
