@@ -942,18 +942,24 @@ def notes(an, meta, sums, total):
     one = meta.get("onednn") or {}
     int8_impls = " ".join(" ".join(one.get(k, {})) for k in INT8_KEYS).strip()
     i8 = an.best_of(INT8_KEYS)
+    amx = "amx_int8" in meta["cpu"]["flags"]
     if i8:
         if "amx" in int8_impls:
             how = "oneDNN's AMX int8 kernels (the oneDNN line above)"
         elif int8_impls:
             how = f"oneDNN's `{int8_impls.split()[0]}` kernels"
         else:
-            how = "oneDNN (kernels not probed in this run; on this CPU they are AMX, see a full run)"
+            how = "oneDNN (kernels not probed in this run)"
+        if amx:
+            why = ("AMX gives int8 far more MACs per cycle than VNNI (TOOLCHAIN.md's 8.3 ms for this "
+                   "model is a VNNI-era figure), which is why int8 is the closest baseline here.")
+        else:
+            why = ("This CPU has no AMX, so int8 runs on AVX-512 VNNI (about 128 MACs per cycle at "
+                   "best, TOOLCHAIN.md); on a CPU with AMX, PyTorch int8 is faster and the binary "
+                   "network's lead over it smaller (benchmark-history.md has such runs).")
         out.append(
             f"- PyTorch int8 runs {how}: {fmt(med(an.base(i8)), '.2f')} ms for the whole ResNet-18, "
-            "its stem included (quantized too). AMX gives int8 far more MACs per cycle than VNNI "
-            "(TOOLCHAIN.md's 8.3 ms for this model is a VNNI-era figure), which is why int8 is "
-            "the closest baseline here; CPUs without AMX were not measured.")
+            "its stem included (quantized too). " + why)
     fb = an.best_of(FP32_KEYS)
     if fb and fb != "torch_fp32":
         out.append(
@@ -968,7 +974,9 @@ def notes(an, meta, sums, total):
     out.append(f"- The machine is a shared {meta['cpu']['cores']}-vCPU VM: other work on the host or "
                "the other vCPU slows whole runs (see the round medians and the load averages); "
                "ratios within a round are more trustworthy than absolute milliseconds. Its CPU has "
-               "AVX-512 VPOPCNTDQ (the binary kernels' best case) and AMX (int8's best case).")
+               + ("AVX-512 VPOPCNTDQ (the binary kernels' best case)"
+                  if "avx512_vpopcntdq" in meta["cpu"]["flags"] else "no AVX-512 VPOPCNTDQ")
+               + (" and AMX (int8's best case)." if amx else " and no AMX (int8's best case)."))
     out.append("- No ARM hardware was measured: the aarch64 and armv7 kernels are only tested for "
                "correctness under QEMU, which gives no timing. Neither the absolute times nor the "
                "ratios here carry over to phones or cameras.")

@@ -64,19 +64,29 @@ def suite_targets(out):
     models = section(os.path.join(out, "model-benchmarks.md"), "Target")
     stages = re.findall(r"(\d+x\d+x\d+): ([\d.]+) %", row(kern, ">= 40% of the ceiling on every stage"))
     verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
+
+    def ratio_verdict(m, target):
+        """A ratio target from "Nx (rounds lo–hi)": met only if every round met it; a median that
+        meets it with a round that does not is not called met (the baseline moved between rounds)."""
+        median, lo = float(m.group(1)), float(m.group(2))
+        if median < target:
+            return "**missed**"
+        return "met" if lo >= target else f"**met by the median only** (worst round {lo:g}x)"
+
     rows = [
         ["binary 3x3 convolutions at >= 60 % of the popcount ceiling (AVX3_DL)",
          verdict(stages and min(float(v) for _, v in stages) >= 60) if stages else "not measured",
          ", ".join(f"{k}: {v} %" for k, v in stages)]]
     for report, stem in (("network-benchmarks.md", "float stem"), ("network-benchmarks-int8-stem.md", "int8 stem")):
         net = section(os.path.join(out, report), "Targets")
-        fp32 = re.search(r"([\d.]+)x \(rounds [^)]*\)", row(net, "at least 7x faster than PyTorch fp32 (eager"))
-        int8 = re.search(r"([\d.]+)x \(rounds [^)]*\)", row(net, "faster than PyTorch int8 (onednn, NCHW input"))
+        ratio = r"([\d.]+)x \(rounds ([\d.]+)–[\d.]+\)"
+        fp32 = re.search(ratio, row(net, "at least 7x faster than PyTorch fp32 (eager"))
+        int8 = re.search(ratio, row(net, "faster than PyTorch int8 (onednn, NCHW input"))
         rows += [
             [f"Bi-Real-18-shaped network ({stem}) >= 10x faster than PyTorch fp32 (eager)",
-             verdict(float(fp32.group(1)) >= 10) if fp32 else "not measured", fp32.group(0) if fp32 else ""],
+             ratio_verdict(fp32, 10) if fp32 else "not measured", fp32.group(0) if fp32 else ""],
             [f"Bi-Real-18-shaped network ({stem}) >= 1.5x faster than PyTorch int8 (oneDNN)",
-             verdict(float(int8.group(1)) >= 1.5) if int8 else "not measured", int8.group(0) if int8 else ""]]
+             ratio_verdict(int8, 1.5) if int8 else "not measured", int8.group(0) if int8 else ""]]
     rows += [
         ["every shipped model >= 5x faster than its float twin in PyTorch fp32",
          "met" if "**met**" in models else "**missed**", "see below"],
