@@ -214,6 +214,9 @@ def main():
         "  their own docs (`docs/object-detection.md`, `docs/face-detection.md`, `docs/face-recognition.md`).",
         "- **Multi-threaded baselines.** Everything runs on one thread, ours by design; PyTorch and OpenCV would",
         "  be faster with more cores, as would two bnn interpreters side by side.",
+        "- **A win that one round did not confirm.** A ratio target above is called met only when every",
+        "  round met it; when only the median over rounds did (a baseline that slowed down in one round can",
+        "  do that), it says so with the worst round.",
     ]
     with open(os.path.join(out, "benchmarks.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
