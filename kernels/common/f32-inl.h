@@ -32,15 +32,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // The contract's clamp: y < lo ? lo : y, then y > hi ? hi : y. Compare and
 // select, never Min/Max (their NaN and signed-zero cases differ by target).
-template <class V>
-HWY_INLINE V ClampF32(V y, V lo, V hi) {
-  y = hn::IfThenElse(hn::Lt(y, lo), lo, y);
-  return hn::IfThenElse(hn::Gt(y, hi), hi, y);
-}
-
-// The same clamp with bounds given as floats. An infinite bound selects
-// nothing (y < -inf and y > +inf are false for every y, NaN included), so
-// that side is skipped: the usual unclamped output costs no compares.
+// An infinite bound selects nothing (y < -inf and y > +inf are false for
+// every y, NaN included), so that side is skipped: the usual unclamped output
+// costs no compares.
 template <class V>
 HWY_INLINE V ClampF32(V y, float lo, float hi) {
   const hn::DFromV<V> d;

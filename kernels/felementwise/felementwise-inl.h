@@ -27,16 +27,16 @@ void AddF32(const float* a, const float* b, size_t n, float clamp_min, float cla
   assert((n == 0 || (a && b && out)) && clamp_min <= clamp_max);
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
-  const auto lo = hn::Set(d, clamp_min), hi = hn::Set(d, clamp_max);
   size_t i = 0;
   for (; i + 2 * N <= n; i += 2 * N) {
     const auto y0 = hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i));
     const auto y1 = hn::Add(hn::LoadU(d, a + i + N), hn::LoadU(d, b + i + N));
-    hn::StoreU(ClampF32(y0, lo, hi), d, out + i);
-    hn::StoreU(ClampF32(y1, lo, hi), d, out + i + N);
+    hn::StoreU(ClampF32(y0, clamp_min, clamp_max), d, out + i);
+    hn::StoreU(ClampF32(y1, clamp_min, clamp_max), d, out + i + N);
   }
   for (; i + N <= n; i += N)
-    hn::StoreU(ClampF32(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), lo, hi), d, out + i);
+    hn::StoreU(ClampF32(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), clamp_min, clamp_max), d,
+               out + i);
   for (; i < n; ++i) {
     float y = a[i] + b[i];
     y = y < clamp_min ? clamp_min : y;
