@@ -52,7 +52,8 @@ const char kUsage[] =
     "                           Prints how far the result drifts from the float model.\n"
     "  --output-names A,B       what each model output means (metadata), e.g. boxes,scores\n"
     "  detectors (--task detector), read by bnn-detect:\n"
-    "  --decoding NAME          box decoding scheme, e.g. yolo or ssd\n"
+    "  --decoding NAME          box decoding scheme: yolo, or yolo-landmarks with --landmarks\n"
+    "  --landmarks N            points per box after the classes (x, y offsets; yolo-landmarks)\n"
     "  --anchors WxH,WxH,...    YOLO-style anchor sizes in input pixels\n"
     "  --anchor-file FILE       SSD-style anchors, one 'cx cy w h' per line\n"
     "  --strides S,S,...        output strides of the detection heads\n"
@@ -188,6 +189,11 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--decoding") {
       if (!value(&info.decoding)) return Fail("--decoding needs a name");
+    } else if (a == "--landmarks") {
+      std::vector<int64_t> n;
+      if (!value(&v) || !ParseDims(v, &n) || n.size() != 1 || n[0] < 1 || n[0] > 64)
+        return Fail("--landmarks needs a number of points in 1..64");
+      info.landmarks = int32_t(n[0]);
     } else if (a == "--anchors") {
       if (!value(&v)) return Fail("--anchors needs sizes");
       std::vector<float> f;
@@ -259,6 +265,9 @@ int main(int argc, char** argv) {
   }
   if ((int8 || !binarize.empty()) && calibration_path.empty())
     return Fail(std::string(int8 ? "--int8" : "--binarize") + " needs --calibration X.npy");
+  if ((info.landmarks > 0) != (info.decoding == "yolo-landmarks"))
+    return Fail(info.landmarks > 0 ? "--landmarks needs --decoding yolo-landmarks"
+                                   : "--decoding yolo-landmarks needs --landmarks N");
   if (info.match_threshold && info.task != bnn::fb::Task::EMBEDDER)
     return Fail("--match-threshold is for embedders (--task embedder)");
   if (info.mean.size() != info.std.size()) return Fail("--mean and --std need the same number of values");

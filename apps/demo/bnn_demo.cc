@@ -292,10 +292,10 @@ std::string FrameJson(const Demo& d, const std::string& source, long frame, cons
     const bnn_vision::Box& b = r.faces.boxes[i];
     const bnn_vision::Match& m = r.matches[i];
     snprintf(buf, sizeof buf,
-             "%s{\"name\": %s, \"known\": %s, \"similarity\": %.4f, \"score\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]}",
+             "%s{\"name\": %s, \"known\": %s, \"similarity\": %.4f, \"score\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]",
              i ? ", " : "", bnn_vision::JsonString(m.known ? m.name : "unknown").c_str(), m.known ? "true" : "false",
              m.similarity, b.score, b.x0, b.y0, b.x1, b.y1);
-    j += buf;
+    j += buf + bnn_vision::LandmarksJson(b) + "}";
   }
   return j + "]}";
 }

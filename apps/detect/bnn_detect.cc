@@ -46,9 +46,9 @@ std::string ResultJson(const std::string& source, int frame, const cv::Mat& imag
   j += buf;
   for (size_t i = 0; i < boxes.size(); ++i) {
     const bnn_vision::Box& b = boxes[i];
-    snprintf(buf, sizeof buf, "%s{\"label\": %s, \"class\": %d, \"score\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]}",
+    snprintf(buf, sizeof buf, "%s{\"label\": %s, \"class\": %d, \"score\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]",
              i ? ", " : "", bnn_vision::JsonString(d.Label(b.label)).c_str(), b.label, b.score, b.x0, b.y0, b.x1, b.y1);
-    j += buf;
+    j += buf + bnn_vision::LandmarksJson(b) + "}";
   }
   return j + "]}";
 }

@@ -90,10 +90,10 @@ std::string FacesJson(const std::string& source, int frame, const std::vector<bn
   j += ", \"faces\": [";
   char buf[256];
   for (size_t i = 0; i < boxes.size(); ++i) {
-    snprintf(buf, sizeof buf, "%s{\"name\": %s, \"known\": %s, \"similarity\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]}",
+    snprintf(buf, sizeof buf, "%s{\"name\": %s, \"known\": %s, \"similarity\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]",
              i ? ", " : "", bnn_vision::JsonString(matches[i].name).c_str(), matches[i].known ? "true" : "false",
              matches[i].similarity, boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1);
-    j += buf;
+    j += buf + bnn_vision::LandmarksJson(boxes[i]) + "}";
   }
   return j + "]}";
 }

@@ -1,5 +1,7 @@
 #include "detection.h"
 
+#include <stdio.h>
+
 namespace bnn_vision {
 
 bool ReadDetectorConfig(const bnn_model* model, DetectorConfig* c, std::string* error) {
@@ -11,6 +13,17 @@ bool ReadDetectorConfig(const bnn_model* model, DetectorConfig* c, std::string* 
   c->score_threshold = bnn_model_detector_score_threshold(model);
   c->iou_threshold = bnn_model_detector_iou_threshold(model);
   return true;
+}
+
+std::string LandmarksJson(const Box& b) {
+  if (b.num_landmarks <= 0) return "";
+  std::string j = ", \"landmarks\": [";
+  char buf[64];
+  for (int k = 0; k < b.num_landmarks && k < BNN_MAX_LANDMARKS; ++k) {
+    snprintf(buf, sizeof buf, "%s[%.1f, %.1f]", k ? ", " : "", b.landmarks[k].x, b.landmarks[k].y);
+    j += buf;
+  }
+  return j + "]";
 }
 
 }  // namespace bnn_vision

@@ -10,7 +10,10 @@
 
 namespace bnn_vision {
 
-using Box = bnn_box;  // corners, score, label
+// Corners, score, label and, for models that predict them (face detectors),
+// landmarks (num_landmarks points: for faces the eye on the image's left, the
+// other eye, the nose tip, the mouth corner on the image's left, the other).
+using Box = bnn_detection;
 
 struct DetectorConfig {
   float score_threshold = 0.25f, iou_threshold = 0.45f;  // the model's, unless changed
@@ -20,5 +23,8 @@ struct DetectorConfig {
 // (bnn_model_detector_check) and reads its thresholds. False with `error`
 // naming what does not fit.
 bool ReadDetectorConfig(const bnn_model* model, DetectorConfig* config, std::string* error);
+
+// The JSON member `, "landmarks": [[x, y], ...]` of a box with landmarks, "" for one without.
+std::string LandmarksJson(const Box& box);
 
 }  // namespace bnn_vision

@@ -12,7 +12,11 @@ bool FaceRecognizer::LoadDetector(const std::string& path, std::string* error) {
 FoundFaces FaceRecognizer::Find(const cv::Mat& image) {
   FoundFaces f;
   if (!has_detector_) {
-    f.boxes.push_back({0, 0, float(image.cols), float(image.rows), 1.0f, 0});
+    Box whole{};  // the whole image, no landmarks
+    whole.x1 = float(image.cols);
+    whole.y1 = float(image.rows);
+    whole.score = 1.0f;
+    f.boxes.push_back(whole);
     f.embeddings.push_back(embedder_.Embed(image, &f.embed_ms));
     return f;
   }

@@ -17,6 +17,15 @@ void Label(cv::Mat* image, const std::string& text, const Box& b, const cv::Scal
               cv::LINE_AA);
 }
 
+// The landmarks as small filled dots, the first point (the eye on the image's left) red so a
+// viewer can tell the order.
+void DrawLandmarks(cv::Mat* image, const Box& b, const cv::Scalar& color) {
+  const int r = std::max(1, std::min(3, int((b.x1 - b.x0) / 30)));
+  for (int k = 0; k < b.num_landmarks && k < BNN_MAX_LANDMARKS; ++k)
+    cv::circle(*image, cv::Point(int(b.landmarks[k].x), int(b.landmarks[k].y)), r,
+               k == 0 ? cv::Scalar(0, 0, 255) : color, cv::FILLED, cv::LINE_AA);
+}
+
 }  // namespace
 
 cv::Scalar ClassColor(int label) {
@@ -29,6 +38,7 @@ void DrawObjects(cv::Mat* image, const std::vector<Box>& boxes, const DetectorRu
   for (const Box& b : boxes) {
     const cv::Scalar color = ClassColor(b.label);
     cv::rectangle(*image, cv::Point(int(b.x0), int(b.y0)), cv::Point(int(b.x1), int(b.y1)), color, 2);
+    DrawLandmarks(image, b, color);
     char text[128];
     snprintf(text, sizeof text, "%s %.2f", detector.Label(b.label).c_str(), b.score);
     Label(image, text, b, color);
@@ -41,6 +51,7 @@ void DrawFaces(cv::Mat* image, const std::vector<Box>& boxes, const std::vector<
     const bool known = i < matches.size() && matches[i].known;
     const cv::Scalar color = known ? kKnownFaceColor : kUnknownFaceColor;
     cv::rectangle(*image, cv::Point(int(b.x0), int(b.y0)), cv::Point(int(b.x1), int(b.y1)), color, 2);
+    DrawLandmarks(image, b, color);
     char text[320];
     if (i < matches.size())
       snprintf(text, sizeof text, "%s %.2f", known ? matches[i].name.c_str() : "unknown", matches[i].similarity);

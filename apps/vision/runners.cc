@@ -58,6 +58,7 @@ std::vector<Box> DetectorRunner::Detect(const cv::Mat& image, double* ms) {
     b.x1 = std::min(float(image.cols), b.x1 * sx);
     b.y0 = std::max(0.0f, b.y0 * sy);
     b.y1 = std::min(float(image.rows), b.y1 * sy);
+    for (int k = 0; k < b.num_landmarks; ++k) b.landmarks[k] = {b.landmarks[k].x * sx, b.landmarks[k].y * sy};
   }
   if (ms) *ms = Since(t0);
   return boxes;

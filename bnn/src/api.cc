@@ -281,6 +281,10 @@ int bnn_model_detector_strides(const bnn_model* m, int32_t* strides, int max_str
   for (int i = 0; i < count && i < max_strides && strides; ++i) strides[i] = d->strides()->Get(static_cast<uint32_t>(i));
   return count;
 }
+int bnn_model_detector_landmarks(const bnn_model* m) {
+  const auto* d = Detector(m);
+  return d ? d->landmarks() : 0;
+}
 float bnn_model_detector_score_threshold(const bnn_model* m) {
   const auto* d = Detector(m);
   return d ? d->score_threshold() : 0.25f;

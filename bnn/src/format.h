@@ -15,7 +15,7 @@ namespace bnn {
 constexpr char kFileMagic[8] = {'B', 'N', 'N', 'M', 'O', 'D', 'E', 'L'};
 // Major: readers reject other majors. Minor: additions old readers may ignore.
 constexpr uint32_t kFormatMajor = 1;
-constexpr uint32_t kFormatMinor = 2;  // 1.1: NORMALIZE, input_pixel_format; 1.2: embedder
+constexpr uint32_t kFormatMinor = 3;  // 1.1: NORMALIZE, input_pixel_format; 1.2: embedder; 1.3: landmarks
 constexpr size_t kDataAlign = 64;
 
 struct FileHeader {

@@ -281,6 +281,9 @@ bnn_status CheckMetadata(const bnn_model* m, ErrorBuffer* err) {
   if (e && !(e->match_threshold() >= -1.0f && e->match_threshold() <= 1.0f))
     return Fail(err, BNN_ERROR_INVALID_MODEL, "metadata: embedder match threshold %g is not a cosine similarity in [-1, 1]",
                 static_cast<double>(e->match_threshold()));
+  const fb::DetectorInfo* d = md ? md->detector() : nullptr;
+  if (d && d->landmarks() < 0)
+    return Fail(err, BNN_ERROR_INVALID_MODEL, "metadata: detector landmarks %d is negative", d->landmarks());
   return BNN_OK;
 }
 

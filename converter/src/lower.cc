@@ -701,6 +701,7 @@ bool Lower(const Graph& graph, const ModelInfo& info, bnn::ModelBuilder* builder
     m.detector->strides = info.strides;
     m.detector->score_threshold = info.score_threshold;
     m.detector->iou_threshold = info.iou_threshold;
+    m.detector->landmarks = info.landmarks;
   }
   if (info.match_threshold) {
     m.embedder = std::make_unique<fb::EmbedderInfoT>();

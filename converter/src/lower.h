@@ -28,6 +28,7 @@ struct ModelInfo {
   std::vector<std::vector<float>> anchors;
   std::vector<int32_t> strides;
   float score_threshold = 0.25f, iou_threshold = 0.45f;
+  int32_t landmarks = 0;  // points per box ("yolo-landmarks")
   // Embedders (--task embedder): the calibrated cosine match threshold.
   std::optional<float> match_threshold;
 };

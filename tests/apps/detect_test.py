@@ -15,7 +15,7 @@ import unittest
 
 import cv2
 import numpy as np
-from red_detector import ANCHOR, SIZE, STRIDE, red_detector  # tests/apps/red_detector.py
+from red_detector import ANCHOR, LANDMARKS, SIZE, STRIDE, red_detector  # tests/apps/red_detector.py
 
 CONVERT = DETECT = None
 
@@ -85,6 +85,45 @@ class Detect(unittest.TestCase):
         # The rectangle's edge is drawn; the background far from it is not.
         self.assertGreater(int(np.abs(drawn[(y0 + y1) // 2, x0].astype(int) - 30).max()), 60)
         self.assertTrue((drawn[5, 5] == 30).all())
+
+    def test_landmarks(self):
+        """A detector with landmarks (--decoding yolo-landmarks): each detection's points in the
+        JSON, scaled to the image like the box, and drawn by --annotate (the first one red)."""
+        d = self.dir.name
+        onnx_path, model = os.path.join(d, "red-lm.onnx"), os.path.join(d, "red-lm.bnn")
+        red_detector(onnx_path, landmarks=True)
+        base = [CONVERT, onnx_path, "-o", model, "--task", "detector", "--anchors", "%dx%d" % ANCHOR,
+                "--strides", str(STRIDE), "--mean", "0,0,0", "--std", "1,1,1", "--score-threshold", "0.5",
+                "--labels", os.path.join(d, "labels.txt")]
+        for extra, message in ((["--decoding", "yolo", "--landmarks", "2"], "--landmarks needs --decoding yolo-landmarks"),
+                               (["--decoding", "yolo-landmarks"], "needs --landmarks"),
+                               (["--decoding", "yolo-landmarks", "--landmarks", "0"], "--landmarks needs a number")):
+            p = subprocess.run(base + extra, capture_output=True, text=True)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(message, p.stderr)
+        p = subprocess.run(base + ["--decoding", "yolo-landmarks", "--landmarks", str(len(LANDMARKS))],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        img = os.path.join(d, "lm.png")
+        cv2.imwrite(img, scene(3, 5))
+        ann = os.path.join(d, "annotated-lm")
+        p = subprocess.run([DETECT, "--model", model, img, "--annotate", ann], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        dets = json.loads(p.stdout)["results"][0]["detections"]
+        self.assertEqual(len(dets), 1)
+        self.assertBox(dets[0], expected_box(3, 5))
+        cx, cy = (3 + 0.5) * STRIDE * 2, (5 + 0.5) * STRIDE * 2
+        want = [[cx + fx * ANCHOR[0] * 2, cy + fy * ANCHOR[1] * 2] for fx, fy in LANDMARKS]
+        self.assertEqual(len(dets[0]["landmarks"]), len(LANDMARKS))
+        for got, exp in zip(dets[0]["landmarks"], want):
+            self.assertAlmostEqual(got[0], exp[0], delta=0.1)
+            self.assertAlmostEqual(got[1], exp[1], delta=0.1)
+        drawn = cv2.imread(os.path.join(ann, "lm.png")).astype(int)
+        x, y = [int(round(v)) for v in want[0]]
+        self.assertTrue(drawn[y, x, 2] > 200 and drawn[y, x, 0] < 60 and drawn[y, x, 1] < 60, drawn[y, x])
+        # The plain model has no landmarks member.
+        p = self.run_detect(img)
+        self.assertNotIn("landmarks", json.loads(p.stdout)["results"][0]["detections"][0])
 
     def test_pixel_input_models(self):
         """The same detector converted to take camera pixels (--input-u8): bgr

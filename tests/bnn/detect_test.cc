@@ -1,6 +1,7 @@
-// Detector decoding (bnn/src/detect.cc, bnn_interpreter_detect): YOLO boxes
-// from outputs written by hand, non-maximum suppression, a box buffer
-// smaller than the candidates, and the metadata checks.
+// Detector decoding (bnn/src/detect.cc, bnn_interpreter_detect and
+// bnn_interpreter_detect_with_landmarks): YOLO boxes and landmarks from
+// outputs written by hand, non-maximum suppression, a box buffer smaller than
+// the candidates, and the metadata checks.
 #include <catch2/catch.hpp>
 
 #include <math.h>
@@ -19,13 +20,15 @@ namespace {
 
 float Logit(float p) { return logf(p / (1 - p)); }
 
-constexpr int kClasses = 3, kFields = 5 + kClasses, kPerStride = 2;
+constexpr int kClasses = 3, kPerStride = 2;
 
 // A 32 x 64 detector with strides 8 and 16, two anchors each: outputs
-// [1, 4, 8, 16] and [1, 2, 4, 16] (computed by convolutions whose values
-// the tests overwrite).
+// [1, 4, 8, 2 x fields] and [1, 2, 4, 2 x fields], fields = 5 + 3 classes +
+// 2 x landmarks (computed by convolutions whose values the tests overwrite).
 struct Detector {
-  explicit Detector(int outputs = 2, const char* decoding = "yolo", int anchors = 4) {
+  explicit Detector(int outputs = 2, const char* decoding = "yolo", int anchors = 4, int landmarks = 0,
+                    int output_landmarks = -1)
+      : kFields(5 + kClasses + 2 * (output_landmarks >= 0 ? output_landmarks : landmarks)) {
     bnn::ModelBuilder b;
     const int x = b.Tensor("x", DataType::F32, {1, 32, 64, 3});
     b.Input(x);
@@ -55,6 +58,7 @@ struct Detector {
     }
     m.detector->strides = {8, 16};
     m.detector->score_threshold = 0.3f;
+    m.detector->landmarks = landmarks;
     const std::vector<uint8_t> file = b.Finish();
     REQUIRE(posix_memalign(&bytes, 64, file.size()) == 0);
     memcpy(bytes, file.data(), file.size());
@@ -74,6 +78,7 @@ struct Detector {
     const int w = s == 0 ? 8 : 4;
     return out + ((y * w + x) * kPerStride + a) * kFields;
   }
+  const int kFields;
   void* bytes = nullptr;
   bnn_model* model = nullptr;
   bnn_interpreter* it = nullptr;
@@ -168,5 +173,98 @@ TEST_CASE("detector metadata that does not fit the outputs is refused with the r
     Detector d(2, "yolo", 6);  // 3 per stride, but outputs have room for 2 x 8 fields
     CHECK(bnn_model_detector_check(d.model) == BNN_ERROR_INVALID_MODEL);
     CHECK(std::string(bnn_last_load_error()).find("does not fit stride 8") != std::string::npos);
+  }
+}
+
+TEST_CASE("landmarks decode from the cell centre and the anchor, and follow their box through suppression",
+          "[detect]") {
+  Detector d(2, "yolo-landmarks", 4, 5);
+  REQUIRE(bnn_model_detector_check(d.model) == BNN_OK);
+  CHECK(bnn_model_detector_landmarks(d.model) == 5);
+  CHECK(bnn_model_detector_classes(d.model) == 3);
+  CHECK(d.kFields == 18);
+  // Stride 16, cell (x=2, y=1), anchor 1 (60 x 80): centre (40, 24); landmark k at offsets
+  // (0.1 k - 0.2, 0.05 k) of the anchor.
+  float* p = d.Cell(1, 2, 1, 1);
+  p[0] = p[1] = p[2] = p[3] = 0;
+  p[4] = Logit(0.9f);
+  p[5] = 20;
+  for (int k = 0; k < 5; ++k) {
+    p[8 + 2 * k] = 0.1f * float(k) - 0.2f;
+    p[9 + 2 * k] = 0.05f * float(k);
+  }
+  // Overlapping it, a weaker box from stride 8 (cell (4, 2), anchor 1, 20 x 20 scaled x 3):
+  // suppressed, so its landmarks (all 100) must not leak into the result.
+  float* q = d.Cell(0, 4, 2, 1);
+  q[0] = q[1] = 0;
+  q[2] = logf(3.0f);
+  q[3] = logf(4.0f);
+  q[4] = Logit(0.6f);
+  q[5] = 20;
+  for (int k = 0; k < 10; ++k) q[8 + k] = 100;
+  bnn_detection dets[80];
+  REQUIRE(bnn_interpreter_detect_with_landmarks(d.it, -1, -1, dets, 80) == 1);
+  const bnn_detection& a = dets[0];
+  CHECK(a.score == Approx(0.9f));
+  CHECK(a.label == 0);
+  CHECK(a.x1 - a.x0 == Approx(60));
+  CHECK(a.y1 - a.y0 == Approx(80));
+  REQUIRE(a.num_landmarks == 5);
+  for (int k = 0; k < 5; ++k) {
+    CHECK(a.landmarks[k].x == Approx((2 + 0.5f) * 16 + (0.1f * float(k) - 0.2f) * 60));
+    CHECK(a.landmarks[k].y == Approx((1 + 0.5f) * 16 + 0.05f * float(k) * 80));
+  }
+  for (int k = 5; k < BNN_MAX_LANDMARKS; ++k) CHECK((a.landmarks[k].x == 0 && a.landmarks[k].y == 0));
+  // The plain call gives the same boxes, without landmarks.
+  bnn_box boxes[80];
+  REQUIRE(bnn_interpreter_detect(d.it, -1, -1, boxes, 80) == 1);
+  CHECK((boxes[0].x0 == a.x0 && boxes[0].y1 == a.y1 && boxes[0].score == a.score));
+  // Without suppression both come back, each with its own landmarks; a buffer of one keeps the best.
+  REQUIRE(bnn_interpreter_detect_with_landmarks(d.it, -1, 1.0f, dets, 80) == 2);
+  CHECK(dets[1].landmarks[0].x == Approx((4 + 0.5f) * 8 + 100 * 20));
+  CHECK(dets[1].landmarks[4].y == Approx((2 + 0.5f) * 8 + 100 * 20));
+  REQUIRE(bnn_interpreter_detect_with_landmarks(d.it, -1, 1.0f, dets, 1) == 1);
+  CHECK(dets[0].score == Approx(0.9f));
+  CHECK(dets[0].landmarks[2].x == Approx(40));
+  CHECK(bnn_interpreter_detect_with_landmarks(d.it, -1, -1, nullptr, 3) == -1);
+}
+
+TEST_CASE("models without landmarks decode as before through the landmark call", "[detect]") {
+  Detector d;
+  CHECK(bnn_model_detector_landmarks(d.model) == 0);
+  float* p = d.Cell(0, 5, 2, 1);
+  p[0] = p[1] = p[2] = p[3] = 0;
+  p[4] = Logit(0.9f);
+  p[7] = Logit(0.8f);
+  bnn_detection dets[4];
+  REQUIRE(bnn_interpreter_detect_with_landmarks(d.it, -1, -1, dets, 4) == 1);
+  CHECK(dets[0].num_landmarks == 0);
+  CHECK(dets[0].label == 2);
+  CHECK(dets[0].score == Approx(0.72f));
+  CHECK((dets[0].x0 + dets[0].x1) / 2 == Approx((0.5f + 5) * 8));
+}
+
+TEST_CASE("landmark metadata that does not fit the decoding or the outputs is refused", "[detect]") {
+  {
+    Detector d(2, "yolo", 4, 5);  // landmarks declared, but the plain decoding
+    CHECK(bnn_model_detector_check(d.model) == BNN_ERROR_INVALID_MODEL);
+    CHECK(std::string(bnn_last_load_error()).find("need 'yolo-landmarks'") != std::string::npos);
+  }
+  {
+    Detector d(2, "yolo-landmarks", 4, 0);  // the decoding without a count
+    CHECK(bnn_model_detector_check(d.model) == BNN_ERROR_INVALID_MODEL);
+    CHECK(std::string(bnn_last_load_error()).find("0 landmarks") != std::string::npos);
+  }
+  {
+    Detector d(2, "yolo-landmarks", 4, BNN_MAX_LANDMARKS + 1);  // more than this build decodes
+    CHECK(bnn_model_detector_check(d.model) == BNN_ERROR_UNSUPPORTED);
+    bnn_detection dets[4];
+    CHECK(bnn_interpreter_detect_with_landmarks(d.it, -1, -1, dets, 4) == -1);
+    CHECK(std::string(bnn_interpreter_error(d.it)).find("landmarks per box") != std::string::npos);
+  }
+  {
+    Detector d(2, "yolo-landmarks", 4, 5, 1);  // outputs with room for 1 point, 5 declared
+    CHECK(bnn_model_detector_check(d.model) == BNN_ERROR_INVALID_MODEL);
+    CHECK(std::string(bnn_last_load_error()).find("2 x landmarks") != std::string::npos);
   }
 }

@@ -300,11 +300,30 @@ TEST_CASE("detector metadata and output meanings through the C API", "[model]") 
   CHECK(strides[1] == 16);
   CHECK(bnn_model_detector_score_threshold(m) == 0.3f);
   CHECK(bnn_model_detector_iou_threshold(m) == 0.45f);
+  CHECK(bnn_model_detector_landmarks(m) == 0);  // a detector without landmarks (every file before 1.3)
   // A model without detector metadata answers with empty values.
   const LoadedCopy plain(Valid());
   CHECK(std::string(bnn_model_detector_decoding(plain.m)).empty());
   CHECK(bnn_model_detector_anchors(plain.m, anchors, 2) == 0);
   CHECK(bnn_model_detector_score_threshold(plain.m) == 0.25f);
+  CHECK(bnn_model_detector_landmarks(plain.m) == 0);
+}
+
+TEST_CASE("a detector's landmark count through the C API, and a negative one refused", "[model]") {
+  const auto with_landmarks = [](int n) {
+    bnn::ModelBuilder b = TinyBinaryNet().Build();
+    b.metadata().task = bnn::fb::Task::DETECTOR;
+    b.metadata().detector = std::make_unique<bnn::fb::DetectorInfoT>();
+    b.metadata().detector->decoding = "yolo-landmarks";
+    b.metadata().detector->landmarks = n;
+    return b.Finish();
+  };
+  const LoadedCopy five(with_landmarks(5));
+  CHECK(bnn_model_detector_landmarks(five.m) == 5);
+  CHECK(std::string(bnn_model_detector_decoding(five.m)) == "yolo-landmarks");
+  const Result r = Load(with_landmarks(-1));
+  CHECK(r.status == BNN_ERROR_INVALID_MODEL);
+  CHECK(Contains(r.message, "detector landmarks -1"));
 }
 
 TEST_CASE("an embedder's match threshold through the C API, and out-of-range ones refused", "[model]") {

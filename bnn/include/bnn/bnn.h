@@ -156,8 +156,14 @@ bnn_pixel_format bnn_model_input_pixel_format(const bnn_model* model);
 typedef struct bnn_anchor {
   float cx, cy, w, h;
 } bnn_anchor;
-/* The decoding scheme ("yolo", "ssd", ...); "" when the model has none. */
+/* The decoding scheme ("yolo", "yolo-landmarks", ...); "" when the model has none. */
 const char* bnn_model_detector_decoding(const bnn_model* model);
+/* Landmark points the detector predicts per box ("yolo-landmarks", format
+ * 1.3: five for the shipped face detector, YuNet's order: the eye on the
+ * image's left, the other eye, the nose tip, the mouth corner on the image's
+ * left, the other one, for a face seen from the front); 0 for models without
+ * landmarks. */
+int bnn_model_detector_landmarks(const bnn_model* model);
 /* Copies up to max_anchors anchors; returns how many the model has. */
 int bnn_model_detector_anchors(const bnn_model* model, bnn_anchor* anchors, int max_anchors);
 /* Copies up to max_strides strides; returns how many the model has. */
@@ -176,10 +182,11 @@ float bnn_model_detector_iou_threshold(const bnn_model* model);
 float bnn_model_embedder_match_threshold(const bnn_model* model);
 
 /* Checks that a detector's metadata can decode its outputs: task detector,
- * "yolo" decoding, a whole number of anchors per stride, one image input
- * [1, H, W, C], and one float output per stride, [1, H / stride, W / stride,
- * anchors x (5 + classes)]. BNN_OK, or BNN_ERROR_UNSUPPORTED (an unknown
- * decoding) / BNN_ERROR_INVALID_MODEL with the reason in bnn_last_load_error(). */
+ * "yolo" decoding (or "yolo-landmarks" with 1 to BNN_MAX_LANDMARKS points), a
+ * whole number of anchors per stride, one image input [1, H, W, C], and one
+ * float output per stride, [1, H / stride, W / stride, anchors x (5 + classes
+ * + 2 x landmarks)]. BNN_OK, or BNN_ERROR_UNSUPPORTED (an unknown decoding) /
+ * BNN_ERROR_INVALID_MODEL with the reason in bnn_last_load_error(). */
 bnn_status bnn_model_detector_check(const bnn_model* model);
 /* Classes of a detector that passes the check (0 otherwise). */
 int bnn_model_detector_classes(const bnn_model* model);
@@ -286,6 +293,28 @@ typedef struct bnn_box {
 } bnn_box;
 int bnn_interpreter_detect(bnn_interpreter* interpreter, float score_threshold, float iou_threshold, bnn_box* boxes,
                            int max_boxes);
+
+/* Boxes with their landmarks (bnn_model_detector_landmarks), for detectors
+ * with "yolo-landmarks" decoding: landmark k of the box from anchor a of
+ * output cell (cx, cy) at stride s is ((cx + 0.5) x s + tx x anchor.w,
+ * (cy + 0.5) x s + ty x anchor.h), (tx, ty) the output fields 5 + classes +
+ * 2k and the next one, in model-input pixels. The first members are
+ * bnn_box's. Models without landmarks give num_landmarks 0 (the same boxes
+ * as bnn_interpreter_detect). Same arguments, results and guarantees as
+ * bnn_interpreter_detect; allocates nothing. */
+#define BNN_MAX_LANDMARKS 8
+typedef struct bnn_point {
+  float x, y;
+} bnn_point;
+typedef struct bnn_detection {
+  float x0, y0, x1, y1; /* corners */
+  float score;
+  int32_t label;
+  int32_t num_landmarks; /* bnn_model_detector_landmarks */
+  bnn_point landmarks[BNN_MAX_LANDMARKS];
+} bnn_detection;
+int bnn_interpreter_detect_with_landmarks(bnn_interpreter* interpreter, float score_threshold, float iou_threshold,
+                                          bnn_detection* detections, int max_detections);
 
 /* Profiling (options.profile = 1): per operator of the last invoke. */
 int bnn_interpreter_op_count(const bnn_interpreter* interpreter);

@@ -57,6 +57,7 @@ class Model {
   int label_count() const { return bnn_model_label_count(model_); }
   const char* label(int i) const { return bnn_model_label(model_, i); }
   bnn_pixel_format input_pixel_format() const { return bnn_model_input_pixel_format(model_); }
+  int detector_landmarks() const { return bnn_model_detector_landmarks(model_); }
 
  private:
   static bnn_status Reset(bnn_status s, Model* out) {
@@ -105,6 +106,10 @@ class Interpreter {
   // Decoded boxes after Invoke (detectors); -1 when the model is not one.
   int Detect(bnn_box* boxes, int max_boxes, float score_threshold = -1, float iou_threshold = -1) {
     return bnn_interpreter_detect(it_, score_threshold, iou_threshold, boxes, max_boxes);
+  }
+  // The same with each box's landmarks (detectors with "yolo-landmarks" decoding).
+  int Detect(bnn_detection* detections, int max_detections, float score_threshold = -1, float iou_threshold = -1) {
+    return bnn_interpreter_detect_with_landmarks(it_, score_threshold, iou_threshold, detections, max_detections);
   }
   const char* error() const { return bnn_interpreter_error(it_); }
   const char* kernels() const { return bnn_interpreter_kernels(it_); }
