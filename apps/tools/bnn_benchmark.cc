@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   const double hi = *std::max_element(latency.begin(), latency.end());
 
   printf("model:          %s (%s)\n", path.c_str(), bnn_model_name(model));
+  if (*bnn_model_description(model)) printf("description:    %s\n", bnn_model_description(model));
   printf("kernels:        %s\n", bnn_interpreter_kernels(it));
   printf("latency:        %.3f ms median over %d runs (min %.3f, max %.3f), one core\n", median * 1e3, runs,
          lo * 1e3, hi * 1e3);

@@ -209,6 +209,10 @@ const char* bnn_model_name(const bnn_model* m) {
   const auto* md = m ? m->fb->metadata() : nullptr;
   return md && md->name() ? md->name()->c_str() : "";
 }
+const char* bnn_model_description(const bnn_model* m) {
+  const auto* md = m ? m->fb->metadata() : nullptr;
+  return md && md->description() ? md->description()->c_str() : "";
+}
 const char* bnn_model_producer(const bnn_model* m) {
   const auto* md = m ? m->fb->metadata() : nullptr;
   return md && md->producer() ? md->producer()->c_str() : "";

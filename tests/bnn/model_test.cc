@@ -100,6 +100,7 @@ TEST_CASE("a valid model loads and describes itself", "[model]") {
   CHECK(bnn_model_input_info(m, 1, &info) == BNN_ERROR_INVALID_ARGUMENT);
   CHECK(bnn_model_task(m) == BNN_TASK_CLASSIFIER);
   CHECK(std::string(bnn_model_name(m)) == "tiny-binary-net");
+  CHECK(std::string(bnn_model_description(m)) == "a tiny binary network for the tests");
   CHECK(bnn_model_label_count(m) == 20);
   CHECK(std::string(bnn_model_label(m, 19)) == "class19");
   CHECK(std::string(bnn_model_label(m, 20)).empty());

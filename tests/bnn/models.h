@@ -72,6 +72,7 @@ struct TinyBinaryNet {
     b.Op(OpType::ADD, {y2, ab}, {y3}, {}, "shift");
     b.Op(OpType::SOFTMAX, {y3}, {out}, {}, "softmax");
     b.metadata().name = "tiny-binary-net";
+    b.metadata().description = "a tiny binary network for the tests";
     b.metadata().producer = "tests";
     b.metadata().task = bnn::fb::Task::CLASSIFIER;
     for (int c = 0; c < 20; ++c) b.metadata().labels.push_back("class" + std::to_string(c));

@@ -124,6 +124,9 @@ bnn_status bnn_model_output_info(const bnn_model* model, int index, bnn_tensor_i
 bnn_task bnn_model_task(const bnn_model* model);
 const char* bnn_model_name(const bnn_model* model);
 const char* bnn_model_producer(const bnn_model* model);
+/* What the model is, and for the shipped models what it was trained on and
+ * under which terms (bnn-convert --description). */
+const char* bnn_model_description(const bnn_model* model);
 int bnn_model_label_count(const bnn_model* model);
 const char* bnn_model_label(const bnn_model* model, int index);
 /* 1 when the user-facing input layout is NCHW (models from ONNX), 0 for NHWC. */
