@@ -10,10 +10,10 @@ Test sets (never trained on, never used to choose a model):
 
 Rows: the binary model through the real runtime (bnn-detect --json, landmarks included), the
 binary model and its float twin in PyTorch, the float peers a user would pick instead (UltraFace
-RFB-320 and YuNet n 320, both 320 px inputs; face-api's SSD MobileNet is not run here, see
-docs/face-detection.md), and a floor (OpenCV's Haar frontal-face cascade, opencv-data).
-Each model sees the whole image as its app would (the binary model and UltraFace at 320 x 240,
-YuNet at 320 x 320). Columns: AP@0.5 (VOC all-point), recall at the model's default score
+RFB-320 and YuNet n 320, both 320 px inputs, and face-api's SSD MobileNet v1 at 512 x 512 where
+its weights are fetched, see faceapi_ssd.py), and a floor (OpenCV's Haar frontal-face cascade,
+opencv-data). Each model sees the whole image as its app would (the binary model and UltraFace
+at 320 x 240, YuNet at 320 x 320, the SSD padded to a square at 512). Columns: AP@0.5 (VOC all-point), recall at the model's default score
 threshold, and the mean landmark error against YuNet's points (run on the image and on 2 x 2
 tiles at twice the resolution, as prepare_data.py labels) on the counted faces both it and the
 model find at IoU >= 0.5, normalised by YuNet's inter-ocular distance. The landmark floor is a
@@ -208,6 +208,16 @@ def run_torch(path, items):
     return dets
 
 
+def run_faceapi(items):
+    import torch
+    from faceapi_ssd import DEFAULT_DIR, FaceApiSsd
+    torch.set_num_threads(1)
+    if not os.path.exists(DEFAULT_DIR):
+        raise OSError(f"{DEFAULT_DIR} is missing (faceapi_ssd.py says how to fetch it)")
+    ssd = FaceApiSsd()
+    return [ssd(cv2.imread(it["path"]), score=0.05) for it in items]
+
+
 def run_haar(items):
     cascade = cv2.CascadeClassifier(HAAR)
     dets = []
@@ -274,6 +284,7 @@ def main():
             ("UltraFace RFB-320 (float peer)", lambda items: [uf(cv2.imread(it["path"]), score=0.05) for it in items], 0.7),
             ("YuNet n 320 (float peer; the landmark reference, run on tiles too)",
              lambda items: [yn(cv2.imread(it["path"]), score=0.05) for it in items], 0.9),
+            ("face-api SSD MobileNet v1 (float peer, 512 x 512)", run_faceapi, 0.5),
             ("Haar cascade, OpenCV (floor)", run_haar, -1e9)]
     det_rows, lm_rows = [], []
     runtime_dets = {}
