@@ -319,6 +319,17 @@ typedef struct bnn_detection {
 int bnn_interpreter_detect_with_landmarks(bnn_interpreter* interpreter, float score_threshold, float iou_threshold,
                                           bnn_detection* detections, int max_detections);
 
+/* Face alignment, and any similarity fit: the rotation, uniform scale and
+ * translation that map the n points `from` onto `to` (n >= 2 pairs) with the
+ * least squared error, never a reflection, as the 2 x 3 matrix
+ * {a, -b, tx, b, a, ty}: x' = a x - b y + tx, y' = b x + a y + ty. Given a
+ * face's landmarks and a template's points, it is the matrix that OpenCV's
+ * warpAffine takes to cut the aligned chip. Exact (to float rounding) when
+ * such a transform exists. BNN_ERROR_INVALID_ARGUMENT for n < 2, NULL
+ * pointers, points that are not finite, or `from` points that all coincide
+ * (no scale or angle to tell); `matrix` is then left alone. Allocates nothing. */
+bnn_status bnn_similarity_transform(const bnn_point* from, const bnn_point* to, int n, float matrix[6]);
+
 /* Profiling (options.profile = 1): per operator of the last invoke. */
 int bnn_interpreter_op_count(const bnn_interpreter* interpreter);
 typedef struct bnn_op_profile {
