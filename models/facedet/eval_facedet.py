@@ -258,6 +258,8 @@ def main():
     ap.add_argument("--binary-pt", default=os.path.join(CACHE, "facedet_binary.pt"))
     ap.add_argument("--float-pt", default=os.path.join(CACHE, "facedet_float.pt"))
     ap.add_argument("--update-doc", action="store_true")
+    ap.add_argument("--only", default="", help="run only the rows whose names start with one of these "
+                    "(comma-separated, e.g. 'float twin'); not with --update-doc")
     ap.add_argument("--mean-shape", action="store_true", help="print MEAN_SHAPE from the training cache and exit")
     args = ap.parse_args()
     cv2.setNumThreads(1)
@@ -286,6 +288,10 @@ def main():
              lambda items: [yn(cv2.imread(it["path"]), score=0.05) for it in items], 0.9),
             ("face-api SSD MobileNet v1 (float peer, 512 x 512)", run_faceapi, 0.5),
             ("Haar cascade, OpenCV (floor)", run_haar, -1e9)]
+    if args.only:
+        if args.update_doc:
+            ap.error("--only leaves rows out: not with --update-doc")
+        runs = [r for r in runs if any(r[0].startswith(p) for p in args.only.split(","))]
     det_rows, lm_rows = [], []
     runtime_dets = {}
     for name, fn, thr in runs:
