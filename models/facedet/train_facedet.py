@@ -538,11 +538,12 @@ def main(argv=None):
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None, help="stop (and save, resumable) after this long")
     ap.add_argument("--time-steps", type=int, default=0, help="time this many steps and exit")
+    ap.add_argument("--threads", type=int, default=1, help="PyTorch threads (the runs above used 1)")
     ap.add_argument("--export", default=None, help="export this state dict to --onnx and exit")
     ap.add_argument("--onnx", default=None)
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
     if args.export:
         m = load(args.export)
