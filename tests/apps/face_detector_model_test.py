@@ -1,9 +1,13 @@
 """The shipped face detector, models/facedet/face-detector.bnn, through bnn-detect.
 
   - the model's metadata: task detector, name face-detector, one label `face`,
-    input 1 x 240 x 320 x 3 (NHWC as the runtime stores it), YOLO decoding;
+    input 1 x 240 x 320 x 3 (NHWC as the runtime stores it), YOLO decoding
+    with five landmarks per face;
   - on grace_hopper_512x512.jpg (Debian package facedetect; kept out of
-    training) bnn-detect finds a face where the float teacher UltraFace does;
+    training) bnn-detect finds a face where the float teacher UltraFace does,
+    with its five landmarks near YuNet's;
+  - on messi5.jpg and the first frames of Megamind.avi (opencv-doc) it finds
+    the face the teachers find (no regression on the demo's sample video);
   - on face-free synthetic images (plain grey, a smooth gradient) it finds no
     face above the score threshold.
 
@@ -26,11 +30,21 @@ MODEL = os.path.join(ROOT, "models", "facedet", "face-detector.bnn")
 BNN_DETECT = os.environ.get("BNN_DETECT", os.path.join(ROOT, "build", "apps", "bnn-detect"))
 BNN_LIB = os.environ.get("BNN_LIB", os.path.join(ROOT, "build", "bnn", "libbnn.so"))
 GRACE = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"   # dpkg -L facedetect
+MESSI = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
+MEGAMIND = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi"
 
 # UltraFace (teachers/version-RFB-320.onnx via models/facedet/teachers.py, score
 # 1.00) on GRACE, in image pixels: x0, y0, x1, y1. YuNet gives [172, 94, 353, 319].
 GRACE_EXPECTED = [169.4, 111.6, 360.6, 318.5]
 MIN_IOU = 0.5
+# YuNet's five points on GRACE (teachers.py; the eye on the image's left first), and how far
+# ours may be from each, as a fraction of YuNet's eye distance (86 px)
+GRACE_LANDMARKS = [(221.1, 172.3), (307.1, 174.9), (263.2, 223.7), (224.0, 259.4), (298.5, 262.4)]
+MAX_LANDMARK_ERROR = 0.2
+# messi5.jpg: UltraFace's box (YuNet: [223.7, 93.9, 260.0, 131.5]); the only face there
+MESSI_EXPECTED = [226.3, 91.8, 256.9, 131.6]
+# Megamind.avi: UltraFace finds the face in 59 of the first 60 frames
+MEGAMIND_FRAMES, MEGAMIND_MIN_FOUND = 60, 54
 # Measured with the shipped model (third training run, see docs/face-detection.md):
 # the face on GRACE scores 0.999 at [168.8, 98.6, 364.0, 342.9] (IoU 0.83 with
 # GRACE_EXPECTED); the face-free images give no box at all even at --score 0.01.
@@ -90,7 +104,8 @@ def test_model_metadata():
         assert lib.bnn_model_task(model) == 2                      # BNN_TASK_DETECTOR
         assert lib.bnn_model_name(model) == b"face-detector"
         assert lib.bnn_model_label_count(model) == 1 and lib.bnn_model_label(model, 0) == b"face"
-        assert lib.bnn_model_detector_decoding(model) == b"yolo"
+        assert lib.bnn_model_detector_decoding(model) == b"yolo-landmarks"
+        assert lib.bnn_model_detector_landmarks(model) == 5
         assert lib.bnn_model_input_count(model) == 1
         info = TensorInfo()
         assert lib.bnn_model_input_info(model, 0, ctypes.byref(info)) == 0
@@ -107,6 +122,11 @@ def test_grace_hopper_face():
     best = max(faces, key=lambda d: iou(d["box"], GRACE_EXPECTED))
     assert iou(best["box"], GRACE_EXPECTED) >= MIN_IOU, (best, GRACE_EXPECTED)
     assert best["score"] >= MIN_SCORE, best
+    marks = best["landmarks"]
+    assert len(marks) == 5, best
+    eyes = np.hypot(GRACE_LANDMARKS[1][0] - GRACE_LANDMARKS[0][0], GRACE_LANDMARKS[1][1] - GRACE_LANDMARKS[0][1])
+    for got, want in zip(marks, GRACE_LANDMARKS):
+        assert np.hypot(got[0] - want[0], got[1] - want[1]) <= MAX_LANDMARK_ERROR * eyes, (marks, GRACE_LANDMARKS)
     for d in res["detections"]:
         x0, y0, x1, y1 = d["box"]
         assert 0 <= x0 < x1 <= res["width"] and 0 <= y0 < y1 <= res["height"], d
@@ -125,3 +145,17 @@ def test_no_face_on_face_free_images():
         res = detect(*paths, score=NO_FACE_SCORE)
     for r in res["results"]:
         assert not r["detections"], r
+
+
+def test_messi5_face():
+    need(MESSI)
+    res = detect(MESSI)["results"][0]
+    assert any(iou(d["box"], MESSI_EXPECTED) >= MIN_IOU and d["score"] >= 0.25 for d in res["detections"]), res
+
+
+def test_megamind_faces():
+    need(MEGAMIND)
+    res = detect(MEGAMIND, "--max-frames", str(MEGAMIND_FRAMES))["results"]
+    assert len(res) == MEGAMIND_FRAMES
+    found = sum(1 for r in res if any(d["score"] >= 0.25 for d in r["detections"]))
+    assert found >= MEGAMIND_MIN_FOUND, found
