@@ -327,7 +327,7 @@ const std::string kVideoPeople = kSampleDir + "/vtest.avi";
 const std::string kVideoFace = kSampleDir + "/Megamind.avi";
 
 // A gallery of the faces that install with Debian packages, used when the
-// user has none yet: Grace Hopper (facedetect), Messi (opencv-doc) and
+// user has none yet: Grace Hopper (facedetect) and
 // Roxanne, the woman whose face is the largest in the first 60 frames of
 // opencv-doc's Megamind.avi (the mean over them); the demo then tells her
 // from the man with glasses who fills the next scenes ("unknown").
@@ -339,7 +339,6 @@ bool EnrollSamples(Demo* d, std::string* error) {
   };
   const Sample samples[] = {
       {"Grace Hopper", "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg", 0},
-      {"Messi", kSampleDir + "/messi5.jpg", 0},
       {"Roxanne", kVideoFace, 60},
   };
   d->gallery.dim = uint32_t(d->faces.dim());
