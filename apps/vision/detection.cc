@@ -18,7 +18,7 @@ bool ReadDetectorConfig(const bnn_model* model, DetectorConfig* c, std::string* 
 std::string LandmarksJson(const Box& b) {
   if (b.num_landmarks <= 0) return "";
   std::string j = ", \"landmarks\": [";
-  char buf[64];
+  char buf[128];  // two %.1f of any float (up to 42 characters each) and the brackets
   for (int k = 0; k < b.num_landmarks && k < BNN_MAX_LANDMARKS; ++k) {
     snprintf(buf, sizeof buf, "%s[%.1f, %.1f]", k ? ", " : "", b.landmarks[k].x, b.landmarks[k].y);
     j += buf;
