@@ -68,6 +68,14 @@ def load_xml(path):
     return items
 
 
+def wider_boxes(name, w, h):
+    """The official boxes of a WIDER val100 image (YOLO labels, normalised) as corners in the
+    pixels of its w x h stored image."""
+    lab = np.loadtxt(f"{WIDER}/labels/{name[:-4]}.txt", ndmin=2).reshape(-1, 5)
+    return np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
+                     (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
+
+
 def load_wider(names, side=np.minimum):
     """Held-out WIDER images: counted boxes (side(w, h) >= MIN_FACE px: the shorter side by default,
     the height with side=lambda w, h: h) and ignored ones."""
@@ -75,9 +83,7 @@ def load_wider(names, side=np.minimum):
     for n in names:
         p = f"{WIDER}/images/{n}"
         h, w = cv2.imread(p).shape[:2]
-        lab = np.loadtxt(f"{WIDER}/labels/{n[:-4]}.txt", ndmin=2).reshape(-1, 5)
-        b = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
-                      (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
+        b = wider_boxes(n, w, h)
         big = side(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= MIN_FACE
         items.append({"path": p, "boxes": b[big], "ignore": b[~big]})
     return items

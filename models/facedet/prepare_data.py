@@ -36,7 +36,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import teachers  # noqa: E402
-from eval_facedet import iou_one, load_xml, wider_heldout  # noqa: E402
+from eval_facedet import iou_one, load_xml, wider_boxes, wider_heldout  # noqa: E402
 
 DATA = "../shared/data"
 CACHE = os.path.expanduser("~/.cache/bnn-facedet2")
@@ -156,10 +156,7 @@ def main():
         if n in held:
             continue
         bgr = cv2.imread(p)
-        h, w = bgr.shape[:2]
-        lab = np.loadtxt(p.replace("/images/", "/labels/")[:-4] + ".txt", ndmin=2).reshape(-1, 5)
-        b = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
-                      (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
+        b = wider_boxes(n, bgr.shape[1], bgr.shape[0])
         small = np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) < 8
         _, yb = run_teachers(uf, yn, bgr, tiles=True)
         real = b[~small].tolist()

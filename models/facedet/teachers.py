@@ -3,8 +3,8 @@
 Both return a list of (x0, y0, x1, y1, score) in the pixel coordinates of the
 BGR image passed in; YuNet's tuples go on with its five landmarks (x, y pairs:
 the right eye, the left eye, the nose tip, the right and the left mouth corner,
-"right" being the person's right, so the first eye is the one on the image's left). OpenCV 4.6's cv2.FaceDetectorYN cannot load the
-yunet_n_320_320.onnx release (new multi-stride output layout: cls/obj/bbox/kps
+"right" being the person's right, so the first eye is the one on the image's
+left). OpenCV 4.6's cv2.FaceDetectorYN cannot load the yunet_n_320_320.onnx release (new multi-stride output layout: cls/obj/bbox/kps
 per stride 8/16/32), so YuNet is decoded here by hand.
 """
 import cv2
