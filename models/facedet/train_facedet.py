@@ -426,9 +426,10 @@ def yolo_loss(outputs, targets, anchors, teacher_outputs=None, kd_weight=1.0, lm
             # cells centred in an ignore region (faces the labels are unsure of, cut off, tiny)
             ccx, ccy = (gx.float() + 0.5) * stride, (gy.float() + 0.5) * stride
             for b, (_, _, ig) in enumerate(targets):
-                for r in ig:
-                    inside = (ccx >= r[0]) & (ccx <= r[2]) & (ccy >= r[1]) & (ccy <= r[3])
-                    ignore[b] |= inside.view(1, h, w)
+                if len(ig):   # all of an image's regions at once (dozens on crowd photos)
+                    r = torch.from_numpy(np.asarray(ig, np.float32)).view(-1, 4, 1, 1)
+                    inside = (ccx >= r[:, 0]) & (ccx <= r[:, 2]) & (ccy >= r[:, 1]) & (ccy <= r[:, 3])
+                    ignore[b] |= inside.any(0).view(1, h, w)
         tobj = torch.zeros(n, NA, h, w)
         weight = (~ignore).float()
         if pos[s]:
