@@ -114,9 +114,10 @@ class FaceApiSsd:
     def __call__(self, bgr, score=0.5, iou=0.5, max_results=100):
         boxes, scores, side = self.raw(bgr)
         keep = np.nonzero(scores >= score)[0]
+        kept = scores[keep]
         rects = [[float(boxes[i, 1] * side), float(boxes[i, 0] * side),
                   float((boxes[i, 3] - boxes[i, 1]) * side), float((boxes[i, 2] - boxes[i, 0]) * side)] for i in keep]
-        idx = np.array(cv2.dnn.NMSBoxes(rects, scores[keep].tolist(), score, iou, top_k=max_results)).reshape(-1)
+        idx = np.array(cv2.dnn.NMSBoxes(rects, kept.tolist(), score, iou, top_k=max_results)).reshape(-1)
         h, w = bgr.shape[:2]
         return [(max(0.0, rects[i][0]), max(0.0, rects[i][1]), min(w, rects[i][0] + rects[i][2]),
-                 min(h, rects[i][1] + rects[i][3]), float(scores[keep][i])) for i in idx]
+                 min(h, rects[i][1] + rects[i][3]), float(kept[i])) for i in idx]
